@@ -1,0 +1,100 @@
+"""The one small interface every exchange adapter implements. Imports no SDK.
+
+Adapters translate every SDK or network error into ``dustsweep.errors`` at this boundary:
+``AuthError`` (bad key/signature/permission), ``NetworkError`` (no answer: outcome unknown),
+``ServerError`` (5xx/unknown: outcome unknown), ``RateLimited`` (429, with ``retry_after``),
+``Banned`` (Binance 418, Bybit 403), ``ClockSkew`` (-1021 / 10002), ``OrderRejected`` (with
+``kind``), ``ConversionRejected`` (with ``kind``), else ``ExchangeError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from dustsweep.models import (
+    Balance,
+    ConversionPreview,
+    ConversionResult,
+    MarketRules,
+    OrderResult,
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an adapter needs to talk to one account. ``repr`` never shows the secret."""
+
+    account: str
+    api_key: str
+    api_secret: str
+    base_url: str | None = None  # None: the exchange's production host
+    timeout: float = 10.0
+    recv_window_ms: int = 5000
+
+    def __repr__(self) -> str:
+        return f"Credentials(account={self.account!r}, base_url={self.base_url!r})"
+
+
+class Exchange(Protocol):
+    """A spot account on one exchange."""
+
+    name: str  # "binance" | "bybit"
+    account: str
+    native_targets: tuple[str, ...]  # small-balance conversion targets; () if unknown/any
+    clock_offset_ms: int  # applied to every signed request; persisted by the caller
+
+    def sync_clock(self) -> int:
+        """Measure server time - local time (ms) from the exchange's time endpoint and apply it."""
+        ...
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        """Apply a previously measured offset (saved in the state folder between runs)."""
+        ...
+
+    def fetch_balances(self) -> list[Balance]:
+        """Non-zero spot balances (free = sellable now)."""
+        ...
+
+    def fetch_markets(self) -> list[MarketRules]:
+        """Rules of every spot symbol, halted ones included with ``trading=False``."""
+        ...
+
+    def fetch_prices(self) -> dict[str, Decimal]:
+        """One bulk call: symbol -> sell price. Symbols without a usable price are left out."""
+        ...
+
+    def fetch_convertible(self) -> frozenset[str] | None:
+        """Assets the exchange accepts for small-balance conversion, or None if it cannot say."""
+        ...
+
+    def market_sell(self, symbol: str, qty: Decimal, client_id: str) -> OrderResult:
+        """Place a MARKET SELL of exactly ``qty`` (already floored to the step) with
+        ``client_id``; return the order as known after placement (filled with fees where the
+        exchange says so). Raises OrderRejected, or NetworkError/ServerError when the outcome
+        is unknown (the caller reconciles with ``find_order``; never resend blindly)."""
+        ...
+
+    def find_order(self, symbol: str, client_id: str) -> OrderResult | None:
+        """The order with this client id, with its fills and fees; None if the exchange says it
+        does not exist (which right after sending is not proof it never will)."""
+        ...
+
+    def preview_conversion(self, target: str) -> ConversionPreview:
+        """The exchange's own small-balance conversion preview into ``target``."""
+        ...
+
+    def convert(
+        self, preview: ConversionPreview, assets: list[str], client_id: str
+    ) -> ConversionResult:
+        """Convert exactly ``assets`` (a subset of the preview's) into ``preview.target``."""
+        ...
+
+    def last_conversion_ms(self) -> int | None:
+        """Time of the last small-balance conversion (Binance dribblet log), if known."""
+        ...
+
+    def close(self) -> None:
+        """Release HTTP sessions."""
+        ...

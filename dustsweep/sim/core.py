@@ -1,0 +1,202 @@
+"""Exchange-agnostic pieces of the simulator: requests, responses, clock, wallets, faults.
+
+Faults fire by call count per (method, path), so tests can say "the 2nd POST /api/v3/order is
+lost after it executed" without knowing which asset that order is for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class SimRequest:
+    """One HTTP request as received, raw bytes kept for signature checks."""
+
+    method: str
+    path: str
+    query: str  # raw query string, without '?'
+    body: bytes
+    headers: Mapping[str, str]  # keys lower-cased
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def query_params(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query, keep_blank_values=True))
+
+    def form_params(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+@dataclass
+class SimResponse:
+    """What a dialect answers: a JSON-able body (or raw bytes) with a status and headers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # sent as is when set (HTML error pages, truncated bodies)
+
+
+class SimClock:
+    """The simulator's clock in ms; tests move it (cool-downs) or skew it (-1021 / 10002)."""
+
+    def __init__(self) -> None:
+        self._offset_ms = 0
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        with self._lock:
+            return int(time.time() * 1000) + self._offset_ms
+
+    def advance(self, ms: int) -> None:
+        with self._lock:
+            self._offset_ms += ms
+
+
+class InsufficientBalance(Exception):
+    """Raised by ``Wallet.debit`` when the free amount is too small."""
+
+
+class Wallet:
+    """Free and locked amounts per asset of one simulated account. Thread-safe."""
+
+    def __init__(self, balances: Mapping[str, Any] | None = None) -> None:
+        self._lock = threading.RLock()
+        self.free: dict[str, Decimal] = {}
+        self.locked: dict[str, Decimal] = {}
+        for asset, value in (balances or {}).items():
+            if isinstance(value, Mapping):
+                self.free[asset] = Decimal(str(value.get("free", "0")))
+                self.locked[asset] = Decimal(str(value.get("locked", "0")))
+            else:
+                self.free[asset] = Decimal(str(value))
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Hold it to make several wallet operations atomic (a fill: debit + credit + fee)."""
+        return self._lock
+
+    def get(self, asset: str) -> tuple[Decimal, Decimal]:
+        with self._lock:
+            return self.free.get(asset, ZERO), self.locked.get(asset, ZERO)
+
+    def assets(self) -> list[str]:
+        with self._lock:
+            return sorted(set(self.free) | set(self.locked))
+
+    def set(self, asset: str, free: Decimal | str, locked: Decimal | str | None = None) -> None:
+        with self._lock:
+            self.free[asset] = Decimal(str(free))
+            if locked is not None:
+                self.locked[asset] = Decimal(str(locked))
+
+    def credit(self, asset: str, amount: Decimal) -> None:
+        with self._lock:
+            self.free[asset] = self.free.get(asset, ZERO) + amount
+
+    def debit(self, asset: str, amount: Decimal) -> None:
+        with self._lock:
+            have = self.free.get(asset, ZERO)
+            if amount > have:
+                raise InsufficientBalance(f"{asset}: need {amount}, have {have}")
+            self.free[asset] = have - amount
+
+
+@dataclass
+class Fault:
+    """One injected fault.
+
+    kinds:
+      ``http``: answer ``status`` with ``body`` (and ``Retry-After: retry_after``) without
+        processing the request;
+      ``drop``: close the connection before processing (nothing happens on the exchange);
+      ``lose``: process the request, then close the connection without answering
+        (the order executed, the client never hears of it);
+      ``delay``: sleep ``seconds`` then process and answer normally (a client with a shorter
+        timeout gives up while the exchange still executes);
+      ``action``: call ``action()`` (mutate the simulator: raise a minimum, halt a symbol,
+        change a balance), then process normally.
+    ``calls``: which calls to (method, path) it hits, 1-based; empty = every call.
+    """
+
+    kind: str
+    method: str | None
+    path: str
+    calls: frozenset[int] = frozenset()
+    status: int = 500
+    body: Any = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+    action: Callable[[], None] | None = None
+
+
+class FaultPlan:
+    """The faults of a running simulator, with per-(method, path) call counters."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        self.latency_s = 0.0  # added to every request (benchmarks)
+
+    def add(
+        self,
+        kind: str,
+        path: str,
+        *,
+        method: str | None = None,
+        calls: tuple[int, ...] | list[int] | int = (),
+        **kw: Any,
+    ) -> Fault:
+        if isinstance(calls, int):
+            calls = (calls,)
+        fault = Fault(kind=kind, method=method, path=path, calls=frozenset(calls), **kw)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def count(self, method: str, path: str) -> int:
+        with self._lock:
+            return self._counts.get((method, path), 0)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def next_call(self, method: str, path: str) -> list[Fault]:
+        """Count this call and return the faults that hit it."""
+        with self._lock:
+            n = self._counts.get((method, path), 0) + 1
+            self._counts[(method, path)] = n
+            return [
+                f
+                for f in self._faults
+                if f.path == path
+                and (f.method is None or f.method == method)
+                and (not f.calls or n in f.calls)
+            ]
+
+
+class Dialect:
+    """Base for an exchange dialect: turns a SimRequest into a SimResponse."""
+
+    def handle(self, request: SimRequest) -> SimResponse:  # pragma: no cover - interface
+        raise NotImplementedError
