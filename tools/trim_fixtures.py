@@ -8,6 +8,7 @@ symbols are dropped. Run from the repository root: ``python tools/trim_fixtures.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
@@ -42,7 +43,8 @@ def main() -> None:
     tickers = json.loads((REAL / "bybit-tickers-spot-20250420.json").read_text())
     tickers["result"]["list"] = [t for t in tickers["result"]["list"] if t["symbol"] in bnames]
     (OUT / "bybit-tickers.json").write_text(json.dumps(tickers, separators=(",", ":")))
-    print(f"binance: {len(names)} symbols, {len(prices)} prices; bybit: {len(bnames)} symbols")
+    summary = f"binance: {len(names)} symbols, {len(prices)} prices; bybit: {len(bnames)} symbols"
+    sys.stdout.write(summary + "\n")
 
 
 if __name__ == "__main__":
