@@ -1,0 +1,500 @@
+"""The Binance dialect of the simulator: every endpoint dustsweep uses, answered like Binance.
+
+The real python-binance client works against it unchanged (``client.API_URL = f"{url}/api"``,
+``client.MARGIN_API_URL = f"{url}/sapi"``, ``ping=False``). Requests are routed by method and
+path to small desks: ``MarketBook`` (rules, prices), ``OrderDesk`` (spot orders), ``DustDesk``
+(dust->BNB, dust-convert) and ``ConvertDesk`` (Binance Convert). This module owns what is
+common to all of them: the route table with each endpoint's security and request weight,
+SIGNED checks, weight headers, and the hooks tests and the demo use to inspect and change
+the exchange.
+
+Scenario section keys (all optional except ``accounts``): accounts, symbols, add_symbols,
+prices, avg_prices, drop_prices, liquidity, conversion, convert_pairs, order_query_lag_ms,
+weight_limit. Unknown keys are refused so a typo does not silently change nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dustsweep.sim.binance_account import BinanceAccount, SimOrder
+from dustsweep.sim.binance_auth import account_for_key, check_signature, check_timestamp
+from dustsweep.sim.binance_convert import ConvertDesk
+from dustsweep.sim.binance_dust import DustDesk, DustRules
+from dustsweep.sim.binance_info import book_ticker, exchange_info, ticker_price
+from dustsweep.sim.binance_market import MarketBook
+from dustsweep.sim.binance_orders import OrderDesk
+from dustsweep.sim.binance_wire import (
+    INVALID_KEY,
+    INVALID_SYMBOL,
+    BinanceError,
+    bool_param,
+    fixed,
+    list_param,
+    plain,
+    request_params,
+    required,
+    to_decimal,
+)
+from dustsweep.sim.core import Dialect, SimClock, SimRequest, SimResponse
+
+SimAccount = BinanceAccount  # the name the simulator contract uses
+
+SCENARIO_KEYS = frozenset(
+    {"accounts", "symbols", "add_symbols", "prices", "avg_prices", "drop_prices", "liquidity",
+     "conversion", "convert_pairs", "order_query_lag_ms", "weight_limit"}
+)  # fmt: skip
+MINUTE_MS = 60_000
+PUBLIC, USER_DATA, TRADE = "NONE", "USER_DATA", "TRADE"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets: the raw request, merged parameters, and the signed-in account."""
+
+    request: SimRequest
+    params: dict[str, str]
+    account: BinanceAccount | None
+
+    @property
+    def user(self) -> BinanceAccount:
+        assert self.account is not None, "route declared PUBLIC but needs an account"
+        return self.account
+
+
+Handler = Callable[["BinanceSim", Call], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: its handler, security type and request weight (binance-api.md)."""
+
+    handler: Handler
+    security: str
+    weight: int
+    weight_all: int | None = None  # weight when no ``symbol`` is given (ticker, openOrders)
+    uid_weight: bool = False  # /sapi endpoints counted per account, not per IP
+    places_orders: bool = False  # answers carry X-MBX-ORDER-COUNT-* headers
+    needs_reading: bool = True  # apiRestrictions answers even a key without reading rights
+
+    def weight_for(self, params: Mapping[str, str]) -> int:
+        if self.weight_all is not None and not params.get("symbol"):
+            return self.weight_all
+        return self.weight
+
+
+class BinanceSim(Dialect):
+    """Binance spot as dustsweep sees it. Thread-safe: one lock around every request."""
+
+    def __init__(
+        self,
+        market: MarketBook,
+        accounts: list[BinanceAccount],
+        *,
+        clock: SimClock | None = None,
+        dust_rules: DustRules | None = None,
+        convert_pairs: list[Mapping[str, Any]] | None = None,
+        weight_limit: int | None = None,
+    ) -> None:
+        self.clock = clock or SimClock()
+        self.market = market
+        self._lock = threading.RLock()
+        self._accounts = {a.name: a for a in accounts}
+        self._by_key: dict[str, BinanceAccount] = {}
+        for account in accounts:
+            if account.api_key in self._by_key:
+                raise ValueError(f"binance: two accounts share the api_key of {account.name!r}")
+            self._by_key[account.api_key] = account
+        rules = dust_rules or DustRules()
+        self.orders = OrderDesk(market, self.clock)
+        self.dust = DustDesk(market, self.clock, rules)
+        self.convert = ConvertDesk(market, self.clock, convert_pairs, rules.ineligible)
+        self.weight_limit = weight_limit
+        self._api_weight = (0, 0)  # (minute, used) for X-MBX-USED-WEIGHT-1M
+        self._sapi_weight: dict[str, tuple[int, int]] = {}
+
+    @classmethod
+    def from_scenario(cls, section: Mapping[str, Any], clock: SimClock | None = None) -> BinanceSim:
+        """Build from a scenario section (see the module docstring for its keys)."""
+        unknown = set(section) - SCENARIO_KEYS
+        if unknown:
+            raise ValueError(f"binance scenario: unknown keys {sorted(unknown)}")
+        market = MarketBook.bundled()
+        for raw in section.get("add_symbols") or []:
+            market.add_symbol(raw)
+        for name, overrides in (section.get("symbols") or {}).items():
+            if market.symbol(name) is None:
+                raise ValueError(f"binance scenario: symbols.{name} is not a listed symbol")
+            if overrides.get("remove"):
+                market.remove_symbol(name)
+            else:
+                market.set_symbol(name, overrides)
+        for name, price in (section.get("prices") or {}).items():
+            market.set_price(name, price)
+        for name, price in (section.get("avg_prices") or {}).items():
+            market.set_avg_price(name, price)
+        for name in section.get("drop_prices") or []:
+            market.drop_price(name)
+        for name, quantity in (section.get("liquidity") or {}).items():
+            market.set_liquidity(name, quantity)
+        raw_accounts = section.get("accounts") or []
+        if not raw_accounts:
+            raise ValueError("binance scenario: at least one account is required")
+        sim = cls(
+            market,
+            [BinanceAccount.from_scenario(raw, i) for i, raw in enumerate(raw_accounts)],
+            clock=clock,
+            dust_rules=DustRules.from_scenario(section.get("conversion") or {}),
+            convert_pairs=section.get("convert_pairs"),
+            weight_limit=section.get("weight_limit"),
+        )
+        sim.order_query_lag_ms = int(section.get("order_query_lag_ms", 0))
+        return sim
+
+    # ---- test hooks --------------------------------------------------------------------------
+
+    def account(self, name: str) -> BinanceAccount:
+        return self._accounts[name]
+
+    @property
+    def accounts(self) -> list[BinanceAccount]:
+        return list(self._accounts.values())
+
+    @property
+    def order_query_lag_ms(self) -> int:
+        return self.orders.order_query_lag_ms
+
+    @order_query_lag_ms.setter
+    def order_query_lag_ms(self, value: int) -> None:
+        self.orders.order_query_lag_ms = value
+
+    def set_price(self, symbol: str, price: Decimal | str) -> None:
+        """The ticker price (fills, valuation); also the average price unless one is pinned."""
+        with self._lock:
+            self.market.set_price(symbol, price)
+
+    def set_avg_price(self, symbol: str, price: Decimal | str | None) -> None:
+        with self._lock:
+            self.market.set_avg_price(symbol, price)
+
+    def drop_price(self, symbol: str) -> None:
+        with self._lock:
+            self.market.drop_price(symbol)
+
+    def set_symbol(self, symbol: str, **overrides: Any) -> None:
+        """Change raw rule fields: ``set_symbol("ADAUSDT", status="HALT")`` or
+        ``set_symbol("XRPUSDT", filters={"NOTIONAL": {"minNotional": "10"}})``;
+        ``remove=True`` delists it."""
+        with self._lock:
+            if overrides.get("remove"):
+                self.market.remove_symbol(symbol)
+            else:
+                self.market.set_symbol(symbol, overrides)
+
+    def remove_symbol(self, symbol: str) -> None:
+        with self._lock:
+            self.market.remove_symbol(symbol)
+
+    def add_symbol(self, raw: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.market.add_symbol(raw)
+
+    def set_liquidity(self, symbol: str, quantity: Decimal | str | None) -> None:
+        with self._lock:
+            self.market.set_liquidity(symbol, quantity)
+
+    def open_order(
+        self,
+        account: str,
+        symbol: str,
+        side: str,
+        quantity: Decimal | str,
+        price: Decimal | str,
+        client_order_id: str | None = None,
+    ) -> SimOrder:
+        """A resting LIMIT order that locks part of a balance (and blocks its client id)."""
+        with self._lock:
+            return self.orders.open_limit_order(
+                self._accounts[account],
+                symbol,
+                side,
+                to_decimal(quantity),
+                to_decimal(price),
+                client_order_id,
+            )
+
+    def cancel_order(self, account: str, order: SimOrder) -> None:
+        with self._lock:
+            self.orders.cancel(self._accounts[account], order)
+
+    # ---- request handling --------------------------------------------------------------------
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        with self._lock:
+            route = ROUTES.get((request.method, request.path))
+            if route is None:
+                return SimResponse(404, {"code": -1000, "msg": "Not found."})
+            try:
+                params = request_params(request)
+            except BinanceError as exc:
+                params = {}
+                error: BinanceError | None = exc
+            else:
+                error = None
+            headers, limited = self._count_weight(request.path, route, params)
+            if limited is not None:
+                return limited
+            try:
+                if error is not None:
+                    raise error
+                account = self._authenticate(request, params, route)
+                response = SimResponse(200, route.handler(self, Call(request, params, account)))
+                if route.places_orders and account is not None:
+                    headers.update(self._order_counts(account))
+            except BinanceError as exc:
+                response = exc.response()
+            response.headers.update(headers)
+            return response
+
+    def _authenticate(
+        self, request: SimRequest, params: Mapping[str, str], route: Route
+    ) -> BinanceAccount | None:
+        """SIGNED checks in order: key, timestamp window, signature, key permission."""
+        if route.security == PUBLIC:
+            return None
+        account = account_for_key(request, self._by_key)
+        check_timestamp(params, self.clock.now_ms())
+        check_signature(request, account.api_secret)
+        if route.security == TRADE and not account.can_trade(self.clock.now_ms()):
+            raise BinanceError(-2015, INVALID_KEY, 401)
+        if route.needs_reading and not account.can_read:
+            raise BinanceError(-2015, INVALID_KEY, 401)
+        return account
+
+    def _count_weight(
+        self, path: str, route: Route, params: Mapping[str, str]
+    ) -> tuple[dict[str, str], SimResponse | None]:
+        """Add this request's weight to the minute's total and name it in the headers.
+
+        /api weight is one budget per IP; each /sapi endpoint has its own (binance-api.md §2).
+        With ``weight_limit`` set, /api requests beyond it get 429 and -1003 with Retry-After.
+        """
+        now = self.clock.now_ms()
+        minute = now // MINUTE_MS
+        weight = route.weight_for(params)
+        if path.startswith("/sapi/"):
+            last_minute, used = self._sapi_weight.get(path, (minute, 0))
+            used = (used if last_minute == minute else 0) + weight
+            self._sapi_weight[path] = (minute, used)
+            name = "X-SAPI-USED-UID-WEIGHT-1M" if route.uid_weight else "X-SAPI-USED-IP-WEIGHT-1M"
+            return {name: str(used)}, None
+        last_minute, used = self._api_weight
+        used = (used if last_minute == minute else 0) + weight
+        self._api_weight = (minute, used)
+        headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
+        if self.weight_limit is not None and used > self.weight_limit:
+            retry = str(max(1, ((minute + 1) * MINUTE_MS - now + 999) // 1000))
+            msg = (
+                f"Too much request weight used; current limit is {self.weight_limit} request "
+                "weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid "
+                "polling the API."
+            )
+            body = {"code": -1003, "msg": msg}
+            return headers, SimResponse(429, body, {**headers, "Retry-After": retry})
+        return headers, None
+
+    def _order_counts(self, account: BinanceAccount) -> dict[str, str]:
+        now = self.clock.now_ms()
+        recent = [o for o in account.orders if now - o.time_ms < 10_000]
+        today = [o for o in account.orders if o.time_ms // 86_400_000 == now // 86_400_000]
+        return {"X-MBX-ORDER-COUNT-10S": str(len(recent)), "X-MBX-ORDER-COUNT-1D": str(len(today))}
+
+
+# ---- handlers: public market data --------------------------------------------------------------
+
+
+def _ping(sim: BinanceSim, call: Call) -> Any:
+    return {}
+
+
+def _time(sim: BinanceSim, call: Call) -> Any:
+    return {"serverTime": sim.clock.now_ms()}
+
+
+def _exchange_info(sim: BinanceSim, call: Call) -> Any:
+    return exchange_info(sim.market, call.params, sim.clock.now_ms())
+
+
+def _ticker_price(sim: BinanceSim, call: Call) -> Any:
+    return ticker_price(sim.market, call.params)
+
+
+def _book_ticker(sim: BinanceSim, call: Call) -> Any:
+    return book_ticker(sim.market, call.params)
+
+
+def _avg_price(sim: BinanceSim, call: Call) -> Any:
+    name = required(call.params, "symbol")
+    if sim.market.symbol(name) is None:
+        raise BinanceError(-1121, INVALID_SYMBOL)
+    price = sim.market.avg_price(name) or Decimal(0)
+    return {
+        "mins": sim.market.avg_price_mins(name),
+        "price": sim.market.price_text(price),
+        "closeTime": sim.clock.now_ms(),
+    }
+
+
+# ---- handlers: account and orders --------------------------------------------------------------
+
+
+def _account(sim: BinanceSim, call: Call) -> Any:
+    omit = bool_param(call.params, "omitZeroBalances")
+    return call.user.account_body(sim.clock.now_ms(), omit_zero=omit)
+
+
+def _commission(sim: BinanceSim, call: Call) -> Any:
+    name = required(call.params, "symbol")
+    if sim.market.symbol(name) is None:
+        raise BinanceError(-1121, INVALID_SYMBOL)
+    rate, zero = fixed(call.user.fee_rate), fixed(Decimal(0))
+    none = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
+    return {
+        "symbol": name,
+        "standardCommission": {"maker": rate, "taker": rate, "buyer": zero, "seller": zero},
+        "specialCommission": dict(none),
+        "taxCommission": dict(none),
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": "BNB",
+            "discount": "0.25000000",
+        },
+    }
+
+
+def _trade_fee(sim: BinanceSim, call: Call) -> Any:
+    name = call.params.get("symbol") or None
+    if name is not None and sim.market.symbol(name) is None:
+        raise BinanceError(-1121, INVALID_SYMBOL)
+    names = [name] if name else [str(s["symbol"]) for s in sim.market.symbols()]
+    rate = plain(call.user.fee_rate)
+    return [{"symbol": n, "makerCommission": rate, "takerCommission": rate} for n in names]
+
+
+def _new_order(sim: BinanceSim, call: Call) -> Any:
+    body, _ = sim.orders.place(call.user, call.params)
+    return body
+
+
+def _test_order(sim: BinanceSim, call: Call) -> Any:
+    body, _ = sim.orders.place(call.user, call.params, test=True)
+    return body
+
+
+def _query_order(sim: BinanceSim, call: Call) -> Any:
+    return sim.orders.query(call.user, call.params)
+
+
+def _open_orders(sim: BinanceSim, call: Call) -> Any:
+    return sim.orders.open_orders(call.user, call.params)
+
+
+def _my_trades(sim: BinanceSim, call: Call) -> Any:
+    return sim.orders.my_trades(call.user, call.params)
+
+
+def _api_restrictions(sim: BinanceSim, call: Call) -> Any:
+    return copy.deepcopy(call.user.restrictions)
+
+
+# ---- handlers: dust and Convert ----------------------------------------------------------------
+
+
+def _dust_btc(sim: BinanceSim, call: Call) -> Any:
+    return sim.dust.dust_btc(call.user)
+
+
+def _dust(sim: BinanceSim, call: Call) -> Any:
+    return sim.dust.dust(call.user, list_param(call.request, "asset"))
+
+
+def _dribblet(sim: BinanceSim, call: Call) -> Any:
+    return sim.dust.dribblet(call.user, call.params)
+
+
+def _dust_convertible(sim: BinanceSim, call: Call) -> Any:
+    return sim.dust.query_convertible(call.user, sim.dust.check_target(call.params))
+
+
+def _dust_convert(sim: BinanceSim, call: Call) -> Any:
+    target = sim.dust.check_target(call.params, default="BNB")
+    assets = list_param(call.request, "asset")
+    return sim.dust.convert(call.user, assets, target, call.params.get("clientId") or None)
+
+
+def _convert_info(sim: BinanceSim, call: Call) -> Any:
+    return sim.convert.exchange_info(call.params)
+
+
+def _convert_assets(sim: BinanceSim, call: Call) -> Any:
+    return sim.convert.asset_info()
+
+
+def _get_quote(sim: BinanceSim, call: Call) -> Any:
+    return sim.convert.get_quote(call.user, call.params)
+
+
+def _accept_quote(sim: BinanceSim, call: Call) -> Any:
+    return sim.convert.accept_quote(call.user, call.params)
+
+
+def _convert_status(sim: BinanceSim, call: Call) -> Any:
+    return sim.convert.order_status(call.user, call.params)
+
+
+def _trade_flow(sim: BinanceSim, call: Call) -> Any:
+    return sim.convert.trade_flow(call.user, call.params)
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/api/v3/ping"): Route(_ping, PUBLIC, 1),
+    ("GET", "/api/v3/time"): Route(_time, PUBLIC, 1),
+    ("GET", "/api/v3/exchangeInfo"): Route(_exchange_info, PUBLIC, 20),
+    ("GET", "/api/v3/ticker/price"): Route(_ticker_price, PUBLIC, 2, weight_all=4),
+    ("GET", "/api/v3/ticker/bookTicker"): Route(_book_ticker, PUBLIC, 2, weight_all=4),
+    ("GET", "/api/v3/avgPrice"): Route(_avg_price, PUBLIC, 2),
+    ("GET", "/api/v3/account"): Route(_account, USER_DATA, 20),
+    ("GET", "/api/v3/account/commission"): Route(_commission, USER_DATA, 20),
+    ("POST", "/api/v3/order"): Route(_new_order, TRADE, 1, places_orders=True),
+    ("POST", "/api/v3/order/test"): Route(_test_order, TRADE, 1),
+    ("GET", "/api/v3/order"): Route(_query_order, USER_DATA, 4),
+    ("GET", "/api/v3/openOrders"): Route(_open_orders, USER_DATA, 6, weight_all=80),
+    ("GET", "/api/v3/myTrades"): Route(_my_trades, USER_DATA, 20),
+    ("GET", "/sapi/v1/account/apiRestrictions"): Route(
+        _api_restrictions, USER_DATA, 1, needs_reading=False
+    ),
+    ("GET", "/sapi/v1/asset/tradeFee"): Route(_trade_fee, USER_DATA, 1),
+    ("POST", "/sapi/v1/asset/dust-btc"): Route(_dust_btc, USER_DATA, 1),
+    ("POST", "/sapi/v1/asset/dust"): Route(_dust, TRADE, 10, uid_weight=True),
+    ("GET", "/sapi/v1/asset/dribblet"): Route(_dribblet, USER_DATA, 1),
+    ("POST", "/sapi/v1/asset/dust-convert/query-convertible-assets"): Route(
+        _dust_convertible, USER_DATA, 1
+    ),
+    ("POST", "/sapi/v1/asset/dust-convert/convert"): Route(
+        _dust_convert, TRADE, 10, uid_weight=True
+    ),
+    ("GET", "/sapi/v1/convert/exchangeInfo"): Route(_convert_info, PUBLIC, 3000),
+    ("GET", "/sapi/v1/convert/assetInfo"): Route(_convert_assets, USER_DATA, 100),
+    ("POST", "/sapi/v1/convert/getQuote"): Route(_get_quote, TRADE, 200, uid_weight=True),
+    ("POST", "/sapi/v1/convert/acceptQuote"): Route(_accept_quote, TRADE, 500, uid_weight=True),
+    ("GET", "/sapi/v1/convert/orderStatus"): Route(
+        _convert_status, USER_DATA, 100, uid_weight=True
+    ),
+    ("GET", "/sapi/v1/convert/tradeFlow"): Route(_trade_flow, USER_DATA, 3000, uid_weight=True),
+}
