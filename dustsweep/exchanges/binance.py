@@ -1,0 +1,408 @@
+"""The Binance spot adapter over python-binance: the only module that imports the SDK.
+
+It decides *what* to call for each Exchange method; ``binance_transport`` decides *how*
+(per-thread clients, clock offset, error translation, read retries, weight pacing), and
+``binance_parse`` / ``binance_dust`` turn JSON into domain types. Orders and conversions are
+never retried: after a NetworkError/ServerError their outcome is unknown and the caller
+reconciles (``find_order``, ``last_conversion_ms``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+import warnings
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, cast
+
+from dustsweep.errors import (
+    AuthError,
+    Banned,
+    ClockSkew,
+    ConversionRejected,
+    ExchangeError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+)
+from dustsweep.exchanges import binance_dust as dust
+from dustsweep.exchanges import binance_parse as parse
+from dustsweep.exchanges.base import Credentials
+from dustsweep.exchanges.binance_convert import ConvertApi
+from dustsweep.exchanges.binance_dust import ConvertOrder, ConvertPair, ConvertQuote
+from dustsweep.exchanges.binance_errors import CONVERT, ORDER, READ, CallContext
+from dustsweep.exchanges.binance_transport import BinanceTransport, SdkParts
+from dustsweep.lots import fmt
+from dustsweep.models import Balance, ConversionPreview, ConversionResult, MarketRules, OrderResult
+
+__all__ = ["BinanceExchange", "ConvertOrder", "ConvertPair", "ConvertQuote"]
+
+CLOCK_TOLERANCE_MS = 1000
+_CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+_DUST_CONVERT = "asset/dust-convert"
+# Errors that say nothing about a conversion target: previews pass them on unchanged.
+_NOT_ABOUT_TARGET = (NetworkError, ServerError, RateLimited, Banned, ClockSkew, AuthError)
+
+
+@functools.cache
+def _sdk() -> SdkParts:
+    """Import python-binance on first use (~0.6 s), silencing its websockets deprecation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from binance.client import Client
+        from binance.exceptions import BinanceAPIException, BinanceRequestException
+    return SdkParts(Client, BinanceAPIException, BinanceRequestException)
+
+
+class BinanceExchange(ConvertApi):
+    """A Binance spot account: the ``Exchange`` protocol, ``check_access`` and Convert."""
+
+    name = "binance"
+    native_targets: tuple[str, ...] = ()  # BNB plus whatever dust-convert accepts: ask it
+
+    def __init__(
+        self, credentials: Credentials, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.account = credentials.account
+        self._transport = BinanceTransport(credentials, _sdk, sleep)
+
+    @property
+    def clock_offset_ms(self) -> int:
+        return self._transport.offset_ms
+
+    @clock_offset_ms.setter
+    def clock_offset_ms(self, offset_ms: int) -> None:
+        self._transport.offset_ms = int(offset_ms)
+
+    def _ctx(self, action: str, kind: str = READ) -> CallContext:
+        return self._transport.ctx(action, kind)
+
+    # -- clock --------------------------------------------------------------------------
+
+    def sync_clock(self) -> int:
+        """Measure server - local time from GET /api/v3/time (at the request's midpoint)."""
+
+        def timed(client: Any) -> object:
+            before = time.time() * 1000  # around the request only, not the SDK import
+            body = client.get_server_time()
+            return before, body, time.time() * 1000
+
+        def offset_of(answer: object) -> int:
+            before, body, after = cast(tuple[float, object, float], answer)
+            server = int(parse.as_dict(body, "time")["serverTime"])
+            return round(server - (before + after) / 2)
+
+        offset = self._transport.read(
+            self._ctx("read the server time (GET /api/v3/time)"), timed, offset_of
+        )
+        self.set_clock_offset(offset)
+        return offset
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        self.clock_offset_ms = int(offset_ms)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def fetch_balances(self) -> list[Balance]:
+        return self._transport.read(
+            self._ctx("read balances (GET /api/v3/account)"),
+            lambda c: c.get_account(omitZeroBalances="true"),
+            parse.parse_balances,
+        )
+
+    def fetch_markets(self) -> list[MarketRules]:
+        def shape(body: object) -> list[MarketRules]:
+            limit = parse.weight_limit(parse.as_dict(body, "exchangeInfo"))
+            if limit:
+                self._transport.budget.set_limit(limit)
+            return parse.parse_markets(body)
+
+        return self._transport.read(
+            self._ctx("read market rules (GET /api/v3/exchangeInfo)"),
+            lambda c: c.get_exchange_info(),
+            shape,
+        )
+
+    def fetch_prices(self) -> dict[str, Decimal]:
+        return self._transport.read(
+            self._ctx("read prices (GET /api/v3/ticker/price)"),
+            lambda c: c._get("ticker/price"),
+            parse.parse_prices,
+        )
+
+    def fetch_convertible(self) -> frozenset[str] | None:
+        """dust-btc's asset list; None when the endpoint is unavailable (testnet, no right)."""
+        try:
+            return self._transport.read(
+                self._ctx("read dust->BNB eligibility (POST /sapi/v1/asset/dust-btc)"),
+                lambda c: c.get_dust_assets(),
+                dust.convertible_assets,
+            )
+        except ExchangeError as err:
+            if _unavailable(err):
+                return None
+            raise
+
+    # -- orders -------------------------------------------------------------------------
+
+    def market_sell(self, symbol: str, qty: Decimal, client_id: str) -> OrderResult:
+        """MARKET SELL ``qty`` with a FULL answer; the fee comes from its fills.
+
+        Never retried: a NetworkError/ServerError leaves the outcome unknown and the caller
+        reconciles with ``find_order``.
+        """
+        if not _CLIENT_ID_RE.match(client_id):
+            raise ValueError(f"client id {client_id!r}: need 1-36 of [A-Za-z0-9_-]")
+        if qty <= 0:
+            raise ValueError(f"quantity must be positive, got {fmt(qty)}")
+        params = {
+            "symbol": symbol,
+            "quantity": fmt(qty),
+            "newClientOrderId": client_id,
+            "newOrderRespType": "FULL",
+        }
+        ctx = self._ctx(
+            f"market sell {params['quantity']} {symbol} (POST /api/v3/order, id {client_id})",
+            ORDER,
+        )
+        body = self._transport.call(ctx, lambda c: c.order_market_sell(**params), is_read=False)
+        result = self._transport.parse(
+            ctx, body, lambda data: parse.parse_order(data, symbol, client_id)
+        )
+        if result.filled_qty > 0 and result.fee_asset is None:
+            result = self._with_trade_fees(result, best_effort=True)
+        return result
+
+    def find_order(self, symbol: str, client_id: str) -> OrderResult | None:
+        """GET /api/v3/order by client id; -2013 -> None, -2026 (archived) -> cancelled.
+
+        A fill's fee is not in the order answer, so GET /api/v3/myTrades adds it.
+        """
+        try:
+            result = self._transport.read(
+                self._ctx(f"look up order {client_id} on {symbol} (GET /api/v3/order)"),
+                lambda c: c.get_order(symbol=symbol, origClientOrderId=client_id),
+                lambda body: parse.parse_order(body, symbol, client_id),
+            )
+        except ExchangeError as err:
+            if err.code == -2013:
+                return None
+            if err.code == -2026:
+                return OrderResult(symbol, client_id, None, status="cancelled")
+            raise
+        if result.filled_qty > 0:
+            result = self._with_trade_fees(result, best_effort=False)
+        return result
+
+    def _with_trade_fees(self, result: OrderResult, *, best_effort: bool) -> OrderResult:
+        """Add the fee from the order's trades. After a placed order (best effort) a failed
+        lookup must not hide the fill, so the result is then returned without a fee."""
+        try:
+            trades = self._transport.read(
+                self._ctx(f"read fills of order {result.order_id} (GET /api/v3/myTrades)"),
+                lambda c: c.get_my_trades(symbol=result.symbol, orderId=result.order_id),
+                lambda body: parse.order_trades(body, result.order_id),
+            )
+        except ExchangeError:
+            if best_effort:
+                return result
+            raise
+        fee, fee_asset = parse.fee_total(result.symbol, trades)
+        return OrderResult(
+            result.symbol,
+            result.client_id,
+            result.order_id,
+            result.status,
+            result.filled_qty,
+            result.quote_qty,
+            fee,
+            fee_asset,
+        )
+
+    # -- small-balance conversion ------------------------------------------------------
+
+    def preview_conversion(self, target: str) -> ConversionPreview:
+        """BNB: dust-btc. Any other target: dust-convert/query-convertible-assets, where an
+        error or an empty list means the target is not supported (for these assets)."""
+        target = target.upper()
+        if target == "BNB":
+            return self._transport.read(
+                self._ctx("preview dust->BNB (POST /sapi/v1/asset/dust-btc)", CONVERT),
+                lambda c: c.get_dust_assets(),
+                dust.preview_bnb,
+            )
+        ctx = self._ctx(
+            f"preview dust->{target} (POST /sapi/v1/{_DUST_CONVERT}/query-convertible-assets)",
+            CONVERT,
+        )
+        try:
+            preview = self._transport.read(
+                ctx,
+                lambda c: c._request_margin_api(
+                    "post",
+                    f"{_DUST_CONVERT}/query-convertible-assets",
+                    signed=True,
+                    data={"targetAsset": target},  # a fresh dict per call: the SDK mutates it
+                ),
+                lambda body: dust.preview_target(body, target),
+            )
+        except ExchangeError as err:
+            if isinstance(err, _NOT_ABOUT_TARGET) and err.code != -1002:
+                raise
+            raise ConversionRejected(
+                f"{err}; target {target} is not supported",
+                kind="unsupported_target",
+                code=err.code,
+                http_status=err.http_status,
+            ) from None
+        if not preview.lines:
+            raise ConversionRejected(
+                ctx.message(
+                    f"no asset is convertible into {target}",
+                    f"target {target} not supported or nothing eligible",
+                ),
+                kind="unsupported_target",
+            )
+        return preview
+
+    def convert(
+        self, preview: ConversionPreview, assets: list[str], client_id: str
+    ) -> ConversionResult:
+        """Convert ``assets`` (all from ``preview``) in one request; never retried.
+
+        BNB uses /sapi/v1/asset/dust (no client id there); other targets dust-convert/convert
+        with ``clientId``. The asset list is one comma-joined value (python-binance cannot send
+        repeated keys).
+        """
+        if not assets:
+            raise ValueError("convert needs at least one asset")
+        listed = {line.asset: line.amount for line in preview.lines}
+        unknown = [a for a in assets if a not in listed]
+        target = preview.target
+        ctx = self._ctx(f"convert {','.join(assets)} into {target}", CONVERT)
+        if unknown:
+            raise ConversionRejected(
+                ctx.message(
+                    f"{', '.join(unknown)} not in the exchange's preview",
+                    "pass only assets the preview lists (one ineligible asset fails the batch)",
+                ),
+                kind="ineligible",
+            )
+        joined = ",".join(assets)
+        if target == "BNB":
+            ctx = self._ctx(f"convert {joined} into BNB (POST /sapi/v1/asset/dust)", CONVERT)
+            body = self._transport.call(ctx, lambda c: c.transfer_dust(asset=joined), is_read=False)
+        else:
+            ctx = self._ctx(
+                f"convert {joined} into {target} (POST /sapi/v1/{_DUST_CONVERT}/convert)", CONVERT
+            )
+            body = self._transport.call(
+                ctx,
+                lambda c: c._request_margin_api(
+                    "post",
+                    f"{_DUST_CONVERT}/convert",
+                    signed=True,
+                    data={"asset": joined, "targetAsset": target, "clientId": client_id},
+                ),
+                is_read=False,
+            )
+        requested = {asset: listed[asset] for asset in assets}
+        return self._transport.parse(
+            ctx, body, lambda data: dust.conversion_result(data, target, requested)
+        )
+
+    def last_conversion_ms(self) -> int | None:
+        """Latest operateTime of the dribblet log; None when empty or unavailable."""
+        try:
+            return self._transport.read(
+                self._ctx("read the dust log (GET /sapi/v1/asset/dribblet)"),
+                lambda c: c.get_dust_log(),
+                dust.last_operate_time,
+            )
+        except ExchangeError as err:
+            if _unavailable(err):
+                return None
+            raise
+
+    # -- diagnostics --------------------------------------------------------------------
+
+    def check_access(self) -> list[tuple[str, bool, str]]:
+        """Rows for ``dustsweep doctor``: (check, ok, detail). Exchange errors become rows.
+
+        The clock goes first: its offset is applied, so a skewed machine still gets an answer
+        to "are the keys accepted" instead of a -1021.
+        """
+        rows: list[tuple[str, bool, str]] = []
+        try:
+            offset = self.sync_clock()
+            ok = abs(offset) <= CLOCK_TOLERANCE_MS
+            rows.append(("clock", ok, f"offset {offset} ms (limit {CLOCK_TOLERANCE_MS} ms)"))
+        except ExchangeError as err:
+            rows.append(("clock", False, str(err)))
+        try:
+            account = self._transport.read(
+                self._ctx("signed read (GET /api/v3/account)"),
+                lambda c: c.get_account(omitZeroBalances="true"),
+                lambda body: parse.as_dict(body, "account"),
+            )
+        except ExchangeError as err:
+            return [("keys accepted", False, str(err)), *rows]
+        rows.insert(0, ("keys accepted", True, "a signed read of the account worked"))
+        rows.extend(self._permission_rows(account))
+        rows.append(self._conversion_row())
+        return rows
+
+    def _conversion_row(self) -> tuple[str, bool, str]:
+        name = "conversion endpoint"
+        try:
+            assets = self.fetch_convertible()
+        except ExchangeError as err:
+            return (name, False, str(err))
+        if assets is None:
+            return (name, False, "dust-btc not available (testnet, or no permission)")
+        return (name, True, f"dust-btc lists {len(assets)} asset(s)")
+
+    def _permission_rows(self, account: dict[str, Any]) -> list[tuple[str, bool, str]]:
+        """From apiRestrictions; falls back to the account's canTrade where /sapi is missing."""
+        try:
+            perms = self._transport.read(
+                self._ctx("read key permissions (GET /sapi/v1/account/apiRestrictions)"),
+                lambda c: c.get_account_api_permissions(),
+                lambda body: parse.as_dict(body, "apiRestrictions"),
+            )
+        except ExchangeError as err:
+            if not _unavailable(err):
+                return [("key permissions", False, str(err))]
+            can_trade = account.get("canTrade") is True
+            source = "from the account (apiRestrictions unavailable)"
+            return [
+                ("reading allowed", True, source),
+                ("spot trading allowed", can_trade, f"canTrade={can_trade} {source}"),
+            ]
+        reading = perms.get("enableReading") is True
+        trading = perms.get("enableSpotAndMarginTrading") is True
+        rows = [
+            ("reading allowed", reading, f"enableReading={reading}"),
+            ("spot trading allowed", trading, f"enableSpotAndMarginTrading={trading}"),
+        ]
+        if perms.get("enableWithdrawals") is True:
+            rows.append(
+                (
+                    "withdrawals disabled",
+                    False,
+                    "warning: withdrawals are ENABLED on this key; use a key without them",
+                )
+            )
+        if perms.get("ipRestrict") is False:
+            rows.append(("IP restriction", False, "warning: the key is not restricted to IPs"))
+        return rows
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+def _unavailable(err: ExchangeError) -> bool:
+    """The endpoint does not exist here (404: testnet) or the key may not use it."""
+    return err.http_status == 404 or err.code == -1002 or isinstance(err, AuthError)

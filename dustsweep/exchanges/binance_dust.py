@@ -1,0 +1,229 @@
+"""Binance small-balance conversion and Convert (RFQ) answers as domain types. Imports no SDK.
+
+Covers the classic dust->BNB endpoints (dust-btc, dust, dribblet), the newer dust-convert
+endpoints (any target) and Binance Convert (exchangeInfo, getQuote, acceptQuote, orderStatus).
+Field names follow the exchange, including its spelling ``transferedAmount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dustsweep.exchanges.binance_parse import ZERO, as_dict, as_list, dec
+from dustsweep.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
+
+# Convert order statuses: only SUCCESS is final and good; PROCESS/ACCEPT_SUCCESS need polling.
+CONVERT_PENDING = frozenset({"PROCESS", "ACCEPT_SUCCESS"})
+CONVERT_FINAL = frozenset({"SUCCESS", "FAIL"})
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertPair:
+    """One Binance Convert pair with its amount limits (often far above dust)."""
+
+    from_asset: str
+    to_asset: str
+    from_min: Decimal
+    from_max: Decimal
+    to_min: Decimal
+    to_max: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertQuote:
+    """A Convert quote: accept it with ``quote_id`` before ``valid_until_ms``."""
+
+    quote_id: str
+    from_asset: str
+    to_asset: str
+    from_amount: Decimal
+    to_amount: Decimal
+    ratio: Decimal  # to_asset per from_asset
+    inverse_ratio: Decimal
+    valid_until_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertOrder:
+    """A Convert order as acceptQuote/orderStatus report it. Amounts are known once final."""
+
+    order_id: str
+    status: str  # the exchange's own: PROCESS, ACCEPT_SUCCESS, SUCCESS, FAIL
+    create_time_ms: int | None = None
+    from_asset: str | None = None
+    from_amount: Decimal | None = None
+    to_asset: str | None = None
+    to_amount: Decimal | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in CONVERT_FINAL
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+def preview_bnb(body: object) -> ConversionPreview:
+    """``POST /sapi/v1/asset/dust-btc``: per asset gross ``toBNB``, fee ``exchange``, net
+    ``toBNBOffExchange``; the fee rate is ``dribbletPercentage``."""
+    data = as_dict(body, "dust-btc")
+    lines = tuple(
+        DustCandidate(
+            asset=str(item.get("asset")),
+            amount=dec(item.get("amountFree"), "amountFree"),
+            to_amount=dec(item.get("toBNB"), "toBNB"),
+            fee=dec(item.get("exchange"), "exchange"),
+            net=dec(item.get("toBNBOffExchange"), "toBNBOffExchange"),
+        )
+        for item in _details(data)
+    )
+    return ConversionPreview(target="BNB", fee_rate=_rate(data), lines=lines)
+
+
+def preview_target(body: object, target: str) -> ConversionPreview:
+    """``POST /sapi/v1/asset/dust-convert/query-convertible-assets`` for ``target``."""
+    data = as_dict(body, "query-convertible-assets")
+    lines = tuple(
+        DustCandidate(
+            asset=str(item.get("asset")),
+            amount=dec(item.get("amountFree"), "amountFree"),
+            to_amount=dec(item.get("toTargetAssetAmount"), "toTargetAssetAmount"),
+            fee=dec(item.get("exchange"), "exchange"),
+            net=dec(item.get("toTargetAssetOffExchange"), "toTargetAssetOffExchange"),
+        )
+        for item in _details(data)
+    )
+    return ConversionPreview(target=target, fee_rate=_rate(data), lines=lines)
+
+
+def convertible_assets(body: object) -> frozenset[str]:
+    """The assets dust-btc lists: the exchange's own eligibility, never guessed."""
+    return frozenset(str(item.get("asset")) for item in _details(as_dict(body, "dust-btc")))
+
+
+def _details(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in as_list(data.get("details") or [], "details") if isinstance(d, dict)]
+
+
+def _rate(data: Mapping[str, Any]) -> Decimal | None:
+    value = data.get("dribbletPercentage")
+    return None if value in (None, "") else dec(value, "dribbletPercentage")
+
+
+def conversion_result(
+    body: object, target: str, requested: Mapping[str, Decimal]
+) -> ConversionResult:
+    """``POST /sapi/v1/asset/dust`` or ``dust-convert/convert`` -> per-asset lines.
+
+    ``transferedAmount`` is reported as received and ``serviceChargeAmount`` as the fee (the
+    docs disagree on whether it is gross; reconcile with balances). A requested asset missing
+    from ``transferResult`` is a failed line, so an empty ``transferResult`` is a failure, not
+    a success with nothing in it.
+    """
+    data = as_dict(body, "dust transfer")
+    results = [r for r in as_list(data.get("transferResult") or [], "transferResult")]
+    lines: list[ConversionLine] = []
+    done: set[str] = set()
+    for item in (r for r in results if isinstance(r, dict)):
+        asset = str(item.get("fromAsset"))
+        done.add(asset)
+        tran_id = item.get("tranId")
+        lines.append(
+            ConversionLine(
+                asset=asset,
+                amount=dec(item.get("amount"), "amount"),
+                received=dec(item.get("transferedAmount"), "transferedAmount"),
+                fee=dec(item.get("serviceChargeAmount"), "serviceChargeAmount"),
+                status="converted",
+                transfer_id=None if tran_id is None else str(tran_id),
+            )
+        )
+    for asset, amount in requested.items():
+        if asset not in done:
+            lines.append(ConversionLine(asset, amount, ZERO, ZERO, status="failed"))
+    converted = [line for line in lines if line.status == "converted"]
+    if not converted:
+        status = "failed"
+    elif len(converted) == len(lines):
+        status = "converted"
+    else:
+        status = "partial"
+    transfer_id = converted[0].transfer_id if converted else None
+    return ConversionResult(
+        target=target, transfer_id=transfer_id, status=status, lines=tuple(lines)
+    )
+
+
+def last_operate_time(body: object) -> int | None:
+    """Latest ``operateTime`` (ms) in ``GET /sapi/v1/asset/dribblet``, over batches and lines.
+
+    Old records carry text dates; only millisecond integers (or digit strings) are used.
+    """
+    times: list[int] = []
+    for batch in as_list(as_dict(body, "dribblet").get("userAssetDribblets") or [], "dribblets"):
+        if not isinstance(batch, dict):
+            continue
+        entries = [batch, *(d for d in batch.get("userAssetDribbletDetails") or [])]
+        for entry in entries:
+            stamp = _ms(entry.get("operateTime")) if isinstance(entry, dict) else None
+            if stamp is not None:
+                times.append(stamp)
+    return max(times) if times else None
+
+
+def convert_pairs(body: object) -> list[ConvertPair]:
+    """``GET /sapi/v1/convert/exchangeInfo``."""
+    return [
+        ConvertPair(
+            from_asset=str(item.get("fromAsset")),
+            to_asset=str(item.get("toAsset")),
+            from_min=dec(item.get("fromAssetMinAmount")),
+            from_max=dec(item.get("fromAssetMaxAmount")),
+            to_min=dec(item.get("toAssetMinAmount")),
+            to_max=dec(item.get("toAssetMaxAmount")),
+        )
+        for item in as_list(body, "convert/exchangeInfo")
+        if isinstance(item, dict)
+    ]
+
+
+def convert_quote(body: object, from_asset: str, to_asset: str) -> ConvertQuote | None:
+    """``POST /sapi/v1/convert/getQuote``; None when no ``quoteId`` (not enough funds)."""
+    data = as_dict(body, "convert/getQuote")
+    if not data.get("quoteId"):
+        return None
+    return ConvertQuote(
+        quote_id=str(data["quoteId"]),
+        from_asset=from_asset,
+        to_asset=to_asset,
+        from_amount=dec(data.get("fromAmount"), "fromAmount"),
+        to_amount=dec(data.get("toAmount"), "toAmount"),
+        ratio=dec(data.get("ratio"), "ratio"),
+        inverse_ratio=dec(data.get("inverseRatio"), "inverseRatio"),
+        valid_until_ms=_ms(data.get("validTimestamp")) or 0,
+    )
+
+
+def _ms(value: object) -> int | None:
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None
+
+
+def convert_order(body: object) -> ConvertOrder:
+    """``acceptQuote`` or ``orderStatus`` (orderId is a string in one, a number in the other)."""
+    data = as_dict(body, "convert order")
+    created = data.get("createTime")
+    return ConvertOrder(
+        order_id=str(data.get("orderId")),
+        status=str(data.get("orderStatus") or ""),
+        create_time_ms=_ms(created),
+        from_asset=data.get("fromAsset"),
+        from_amount=dec(data["fromAmount"]) if data.get("fromAmount") else None,
+        to_asset=data.get("toAsset"),
+        to_amount=dec(data["toAmount"]) if data.get("toAmount") else None,
+    )
