@@ -95,6 +95,11 @@ class Exchange(Protocol):
         """Time of the last small-balance conversion (Binance dribblet log), if known."""
         ...
 
+    def check_access(self) -> list[tuple[str, bool, str]]:
+        """(check, ok, detail) rows for ``dustsweep doctor``; never raises for exchange errors.
+        A detail starting with "warning" marks advice, not a failure."""
+        ...
+
     def close(self) -> None:
         """Release HTTP sessions."""
         ...

@@ -1,0 +1,368 @@
+"""The command line: parse, call a service, render. The one place errors become exit codes.
+
+Only click is imported at module level so that ``dustsweep --help`` stays fast; the exchange SDKs,
+rich and pydantic are imported by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dustsweep import __version__
+from dustsweep.errors import DustsweepError, ExitCode
+
+if TYPE_CHECKING:
+    from dustsweep.config import Config
+    from dustsweep.ledger import Ledger
+    from dustsweep.service import App
+
+EPILOG = """\b
+Exit codes: 0 done or nothing to do · 1 unexpected error · 2 usage or config error ·
+3 exchange, network or authentication error · 4 partly done · 5 not possible now · 130 interrupted.
+"""
+
+
+class Session:
+    """What the group passes to commands: where the config is, loaded on first use."""
+
+    def __init__(self, config_path: Path | None, env: Mapping[str, str]) -> None:
+        self.config_path_arg = config_path
+        self.env = env
+
+    def config_path(self) -> Path:
+        from dustsweep.config import resolve_config_path
+
+        return resolve_config_path(self.config_path_arg, self.env)
+
+    def config(self) -> Config:
+        from dustsweep.config import load_config
+
+        return load_config(self.config_path(), self.env)
+
+    def state_dir(self) -> Path:
+        from dustsweep.state import state_dir
+
+        return state_dir(self.env)
+
+    def app(self, progress: Callable[[str, str], None] | None = None) -> App:
+        from dustsweep.service import App
+
+        return App(self.config(), self.config_path(), self.env, self.state_dir(), progress)
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $DUSTSWEEP_CONFIG, else the user config folder).",
+)
+@click.version_option(__version__, prog_name="dustsweep")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Find and clean up crypto dust in Binance and Bybit spot accounts."""
+    ctx.obj = Session(config_path, dict(os.environ))
+
+
+def interactive_progress(enabled: bool) -> tuple[Callable[[str, str], None] | None, Any]:
+    """A rich status line on stderr at a terminal; nothing otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        return None, None
+    from dustsweep.render import make_console
+
+    status = make_console(stderr=True).status("starting…")
+    lines: dict[str, str] = {}
+
+    def progress(account: str, message: str) -> None:
+        lines[account] = message
+        status.update(" · ".join(f"{a}: {m}" for a, m in lines.items()))
+
+    return progress, status
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--all", "show_all", is_flag=True, help="Show every balance, not only small ones.")
+@click.option("--refresh", is_flag=True, help="Reload market rules instead of using the cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows.")
+@click.pass_obj
+def scan(
+    session: Session,
+    accounts: Sequence[str],
+    show_all: bool,
+    refresh: bool,
+    as_json: bool,
+    as_csv: bool,
+) -> int:
+    """List every balance with its value and verdict (sellable, partial, dust...)."""
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be used together")
+    progress, status = interactive_progress(not (as_json or as_csv))
+    app = session.app(progress)
+    if status is not None:
+        with status:
+            scans = app.scan(accounts, refresh=refresh)
+    else:
+        scans = app.scan(accounts, refresh=refresh)
+    return render_scans(app.config.quote, scans, show_all, as_json, as_csv)
+
+
+def render_scans(
+    quote: str, scans: Sequence[Any], show_all: bool, as_json: bool, as_csv: bool
+) -> int:
+    from dustsweep import render
+    from dustsweep.service import outcome_code
+
+    if as_json:
+        render.print_json(render.scan_document(quote, scans))
+    elif as_csv:
+        render.write_scan_csv(scans)
+    else:
+        render.print_scan(render.make_console(), quote, scans, show_all)
+    for scan in scans:
+        if scan.error is not None:
+            click.echo(f"dustsweep: {scan.name}: {scan.error}", err=True)
+    return outcome_code([s.error for s in scans])
+
+
+def stdin_is_terminal() -> bool:
+    """Can we ask the user? (Tests replace this to simulate a terminal.)"""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def parse_amount(value: str | None, option: str) -> Decimal | None:
+    """A non-negative decimal from the command line, or a one-line usage error."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.UsageError(f"{option}: not a number ({value!r})") from None
+    if not amount.is_finite() or amount < 0:
+        raise click.UsageError(f"{option}: must be a number >= 0 (got {value!r})")
+    return amount
+
+
+def parse_asset(value: str, option: str) -> str:
+    asset = value.strip().upper()
+    if not asset or not asset.isalnum():
+        raise click.UsageError(f"{option}: not an asset symbol ({value!r})")
+    return asset
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--to", "to_asset", metavar="ASSET", help="Only sell on markets quoted in ASSET.")
+@click.option(
+    "--asset", "assets", multiple=True, metavar="SYM",
+    help="Only these assets; named assets are sold even above the dust threshold.",
+)
+@click.option("--max-value", metavar="AMOUNT", help="Cap the total value this run may sell.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only print the plan.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def sell(
+    session: Session,
+    accounts: Sequence[str],
+    to_asset: str | None,
+    assets: Sequence[str],
+    max_value: str | None,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    """Market-sell every sellable small balance into the quote asset.
+
+    Prints the plan first. At a terminal it asks before trading; without a terminal it only
+    prints the plan unless --yes is given (a dry run is always safe to schedule).
+    """
+    from dustsweep.selling import SellOptions
+
+    options = SellOptions(
+        to_asset=parse_asset(to_asset, "--to") if to_asset else None,
+        assets=frozenset(parse_asset(a, "--asset") for a in assets),
+        max_value=parse_amount(max_value, "--max-value"),
+    )
+    return run_sell(session, accounts, options, yes=yes, dry_run=dry_run, as_json=as_json)
+
+
+def run_sell(
+    session: Session,
+    accounts: Sequence[str],
+    options: Any,
+    *,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    """Plan, confirm, execute, report: the pattern every money-moving command follows."""
+    from dustsweep import render
+    from dustsweep.selling import SellRun, sell_exit_code
+
+    app = session.app()
+    resolved = app.resolve(accounts)
+    may_trade = not dry_run and (yes or stdin_is_terminal())
+    with money_moving_run(app, "sell", live=may_trade) as ledger:
+        run = SellRun(app, ledger, options)
+        sells = run.prepare(resolved)
+        try:
+            console = render.make_console()
+            planned = sum(s.orders for s in sells)
+            if not as_json:
+                render.print_sell_plan(console, app.config.quote, sells)
+            execute = may_trade and planned > 0
+            if execute and not yes:
+                execute = click.confirm(f"Place {planned} market order(s)?", default=False)
+            dry = not may_trade or (planned > 0 and not execute)
+            if execute:
+                assert ledger is not None
+                run.run_id = ledger.begin_run("sell", dry_run=False)
+                run.execute(sells)
+            if as_json:
+                render.print_json(render.sell_document(dry, sells))
+            elif execute:
+                render.print_sell_results(console, sells)
+            elif planned and dry:
+                console.print("Dry run: nothing was sold (--yes places the orders).")
+        finally:
+            run.close(sells)
+    for item in sells:
+        if item.error is not None:
+            click.echo(f"dustsweep: {item.name}: {item.error}", err=True)
+    return sell_exit_code(sells, executed=execute)
+
+
+@contextlib.contextmanager
+def money_moving_run(app: App, command: str, *, live: bool) -> Iterator[Ledger | None]:
+    """The state-folder lock (taken before any request) and the history, for a live run."""
+    if not live:
+        yield None
+        return
+    from dustsweep.ledger import Ledger
+    from dustsweep.state import RunLock
+
+    with RunLock(app.state_dir):
+        ledger = Ledger(app.state_dir / "history.sqlite3")
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--all", "show_all", is_flag=True, help="Show every balance, not only small ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scan as one JSON document.")
+def demo(show_all: bool, as_json: bool) -> int:
+    """Run dustsweep against the built-in simulator: no keys, no network."""
+    from dustsweep.demo import run_demo
+
+    return run_demo(show_all=show_all, as_json=as_json)
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV for a tax tool.")
+@click.pass_obj
+def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bool) -> int:
+    """Everything dustsweep sold or converted, from the local history."""
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be used together")
+    from dustsweep import render
+    from dustsweep.ledger import Ledger, write_csv
+
+    path = session.state_dir() / "history.sqlite3"
+    records = []
+    if path.exists():
+        ledger = Ledger(path)
+        try:
+            records = [r for r in ledger.records() if not accounts or r.account in accounts]
+        finally:
+            ledger.close()
+    if as_json:
+        render.print_json([r.to_json() for r in records])
+    elif as_csv:
+        write_csv(records, sys.stdout)
+    else:
+        render.print_history(render.make_console(), records)
+    return ExitCode.OK
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.pass_obj
+def doctor(session: Session, accounts: Sequence[str]) -> int:
+    """Check each account's keys without trading: one line per check with what to fix.
+
+    Exit 0 when every check passes (warnings allowed), 3 otherwise.
+    """
+    from dustsweep.service import run_concurrently
+
+    app = session.app()
+    resolved = app.resolve(accounts)
+
+    def check(account: Any, creds: Any) -> list[tuple[str, bool, str]]:
+        rows = [("keys present", True, "key and secret found")]
+        handle = app.open(account, creds)
+        try:
+            rows += handle.exchange.check_access()
+        finally:
+            handle.exchange.close()
+        for name, ok, _detail in rows:
+            if name == "clock" and ok:
+                app.offsets.save(account.exchange, handle.base_url, handle.exchange.clock_offset_ms)
+        return rows
+
+    results = run_concurrently([functools.partial(check, a, c) for a, c in resolved])
+    failed = False
+    for (account, _creds), rows in zip(resolved, results, strict=True):
+        for name, ok, detail in rows:
+            warning = detail.lower().startswith("warning")
+            mark = "ok  " if ok else ("warn" if warning else "FAIL")
+            failed = failed or not (ok or warning)
+            click.echo(f"{mark} {account.name} ({account.exchange}) {name}: {detail}")
+    return ExitCode.EXCHANGE if failed else ExitCode.OK
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: run the command and turn every outcome into a documented exit code."""
+    code = run(argv)
+    sys.stdout.flush()
+    sys.exit(int(code))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("dustsweep: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except DustsweepError as exc:
+        click.echo(f"dustsweep: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # the one place an unexpected error is caught: no traceback
+        if os.environ.get("DUSTSWEEP_DEBUG"):
+            raise
+        click.echo(
+            f"dustsweep: unexpected error: {type(exc).__name__}: {exc} "
+            "(set DUSTSWEEP_DEBUG=1 for a traceback)",
+            err=True,
+        )
+        return ExitCode.UNEXPECTED
+    return int(result or 0)

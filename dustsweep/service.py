@@ -1,0 +1,208 @@
+"""What the commands do between parsing and rendering: open accounts, fetch snapshots, classify.
+
+Accounts are handled concurrently, and within an account the independent calls (balances,
+prices, conversion eligibility, and the rules when the cache is cold) run concurrently too.
+One account failing never hides the others: its error is kept beside them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dustsweep.errors import ClockSkew, DustsweepError, ExitCode
+from dustsweep.models import MarketRules, Snapshot
+
+if TYPE_CHECKING:
+    from dustsweep.classify import AccountReport
+    from dustsweep.config import AccountConfig, Config
+    from dustsweep.exchanges.base import Credentials, Exchange
+    from dustsweep.state import ClockOffsets, RulesCache
+
+T = TypeVar("T")
+Progress = Callable[[str, str], None]
+
+
+def _no_progress(account: str, message: str) -> None:
+    return None
+
+
+@dataclass
+class AccountScan:
+    """One account's scan: the report, or the error that stopped it."""
+
+    name: str
+    exchange: str
+    snapshot: Snapshot | None = None
+    report: AccountReport | None = None
+    error: DustsweepError | None = None
+
+
+@dataclass
+class AccountHandle:
+    """An opened account: its config, adapter and where its state lives."""
+
+    config: AccountConfig
+    credentials: Credentials
+    exchange: Exchange
+    base_url: str
+    rules: dict[str, MarketRules] = field(default_factory=dict)
+
+
+class App:
+    """The state a command works with: config, state folder, caches."""
+
+    def __init__(
+        self,
+        config: Config,
+        config_path: Path,
+        env: Mapping[str, str],
+        state_dir: Path,
+        progress: Progress | None = None,
+    ) -> None:
+        from dustsweep.state import ClockOffsets, RulesCache
+
+        self.config = config
+        self.config_path = config_path
+        self.env = env
+        self.state_dir = state_dir
+        self.progress = progress or _no_progress
+        self.rules_cache: RulesCache = RulesCache(state_dir)
+        self.offsets: ClockOffsets = ClockOffsets(state_dir)
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def resolve(self, names: Sequence[str]) -> list[tuple[AccountConfig, Credentials]]:
+        """Select accounts and resolve every secret first: bad input fails before any request."""
+        from dustsweep.config import credentials, select_accounts
+
+        chosen = select_accounts(self.config, list(names))
+        return [(acc, credentials(acc, self.config_path, self.env)) for acc in chosen]
+
+    def open(self, account: AccountConfig, creds: Credentials) -> AccountHandle:
+        from dustsweep.exchanges import open_exchange
+
+        exchange = open_exchange(account.exchange, creds)
+        base_url = creds.base_url or ""
+        offset = self.offsets.load(account.exchange, base_url)
+        if offset:
+            exchange.set_clock_offset(offset)
+        return AccountHandle(account, creds, exchange, base_url)
+
+    def with_clock_retry(self, handle: AccountHandle, call: Callable[[], T]) -> T:
+        """Run a signed call; on a timestamp rejection measure the offset, save it, retry once."""
+        try:
+            return call()
+        except ClockSkew:
+            offset = handle.exchange.sync_clock()
+            self.offsets.save(handle.config.exchange, handle.base_url, offset)
+            return call()
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def markets(self, handle: AccountHandle, refresh: bool) -> dict[str, MarketRules]:
+        """Rules from the on-disk cache while fresh, else from the exchange (and cached)."""
+        ttl_s = self.config.rules_ttl_hours * 3600
+        cached = (
+            None
+            if refresh
+            else self.rules_cache.load(handle.config.exchange, handle.base_url, ttl_s)
+        )
+        if cached is None:
+            self.progress(handle.config.name, "market rules")
+            fresh = handle.exchange.fetch_markets()
+            self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+            cached = fresh
+        handle.rules = {rule.symbol: rule for rule in cached}
+        return handle.rules
+
+    def refresh_markets(self, handle: AccountHandle) -> dict[str, MarketRules]:
+        """Rules straight from the exchange, written back to the shared cache."""
+        return self.markets(handle, refresh=True)
+
+    def snapshot(self, handle: AccountHandle, refresh: bool = False) -> Snapshot:
+        """Balances, rules, prices and conversion eligibility of one account, fetched at once."""
+        name = handle.config.name
+        exchange = handle.exchange
+        self.progress(name, "balances, prices, conversion eligibility")
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"snap-{name}") as pool:
+            balances_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_balances)
+            prices_f = pool.submit(exchange.fetch_prices)
+            convertible_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_convertible)
+            markets_f = pool.submit(self.markets, handle, refresh)
+            balances = balances_f.result()
+            prices = prices_f.result()
+            markets = markets_f.result()
+            convertible = convertible_f.result()
+        warnings: tuple[str, ...] = ()
+        if convertible is None:
+            warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
+        return Snapshot(
+            exchange=handle.config.exchange,
+            account=name,
+            balances=tuple(b for b in balances if b.free > 0 or b.locked > 0),
+            markets=markets,
+            prices=prices,
+            convertible=convertible,
+            warnings=warnings,
+        )
+
+    def scan_one(self, account: AccountConfig, creds: Credentials, refresh: bool) -> AccountScan:
+        from dustsweep.classify import classify
+
+        result = AccountScan(name=account.name, exchange=account.exchange)
+        handle: AccountHandle | None = None
+        try:
+            handle = self.open(account, creds)
+            result.snapshot = self.snapshot(handle, refresh)
+            result.report = classify(result.snapshot, self.config.policy())
+        except DustsweepError as exc:
+            result.error = exc
+        finally:
+            if handle is not None:
+                handle.exchange.close()
+        self.progress(account.name, "done")
+        return result
+
+    def scan(self, names: Sequence[str], refresh: bool = False) -> list[AccountScan]:
+        """Scan the chosen accounts concurrently, in config order."""
+        resolved = self.resolve(names)
+        jobs = [partial(self.scan_one, acc, cred, refresh) for acc, cred in resolved]
+        return run_concurrently(jobs)
+
+
+def run_concurrently(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent jobs in threads and return their results in order."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="account") as pool:
+        futures = [pool.submit(job) for job in jobs]
+        return [f.result() for f in futures]
+
+
+def outcome_code(errors: Sequence[DustsweepError | None]) -> ExitCode:
+    """0 when every account worked; 4 when some did; else the first error's own code."""
+    failed = [e for e in errors if e is not None]
+    if not failed:
+        return ExitCode.OK
+    if len(failed) < len(errors):
+        return ExitCode.PARTIAL
+    return failed[0].exit_code
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals as plain strings (never exponents), None kept as null."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
