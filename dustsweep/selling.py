@@ -1,0 +1,197 @@
+"""The sell service: plan every account's sale, then (once confirmed) execute it.
+
+Planning fetches each account concurrently; the run-wide value cap is then applied across
+accounts in config order, so ``--max-value`` and ``max_value_per_run`` bound the whole run, not
+each account. Execution goes through the executor, the only code that moves money.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.service import AccountHandle, App, run_concurrently
+
+if TYPE_CHECKING:
+    from dustsweep.classify import AccountReport
+    from dustsweep.config import AccountConfig
+    from dustsweep.exchanges.base import Credentials
+    from dustsweep.executor import OrderOutcome, SellResult
+    from dustsweep.ledger import Ledger
+    from dustsweep.models import Snapshot
+    from dustsweep.planner import SellPlan
+
+
+@dataclass(frozen=True)
+class SellOptions:
+    """What the user asked for on the command line (and the config guards)."""
+
+    to_asset: str | None = None
+    assets: frozenset[str] = frozenset()
+    max_value: Decimal | None = None
+    never_sell: frozenset[str] = frozenset()
+    followup: bool = True
+
+
+@dataclass
+class AccountSell:
+    """One account's sale from plan to result, or the error that stopped it."""
+
+    name: str
+    exchange: str
+    handle: AccountHandle | None = None
+    snapshot: Snapshot | None = None
+    report: AccountReport | None = None
+    plan: SellPlan | None = None
+    reconciled: list[OrderOutcome] = field(default_factory=list)
+    result: SellResult | None = None
+    error: DustsweepError | None = None
+
+    @property
+    def orders(self) -> int:
+        return len(self.plan.orders) if self.plan else 0
+
+
+class SellRun:
+    """Plans and executes one ``dustsweep sell`` (or the selling half of a sweep)."""
+
+    def __init__(self, app: App, ledger: Ledger | None, options: SellOptions) -> None:
+        self.app = app
+        self.ledger = ledger
+        self.options = options
+        self.run_id: int | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.ledger is not None
+
+    def prepare(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> list[AccountSell]:
+        """Open every account, settle what an earlier run left pending, snapshot, plan."""
+        sells = run_concurrently([partial(self._prepare_one, a, c) for a, c in resolved])
+        self._plan_all(sells)
+        return sells
+
+    def _prepare_one(self, account: AccountConfig, creds: Credentials) -> AccountSell:
+        from dustsweep.classify import classify
+
+        sell = AccountSell(name=account.name, exchange=account.exchange)
+        try:
+            sell.handle = self.app.open(account, creds)
+            if self.ledger is not None:
+                sell.reconciled = self._reconcile(sell.handle)
+            sell.snapshot = self.app.snapshot(sell.handle)
+            sell.report = classify(sell.snapshot, self.app.config.policy())
+        except DustsweepError as exc:
+            sell.error = exc
+        return sell
+
+    def _reconcile(self, handle: AccountHandle) -> list[OrderOutcome]:
+        from dustsweep.executor import ReconcileContext, reconcile_pending
+
+        assert self.ledger is not None
+        ctx = ReconcileContext(
+            exchange=handle.exchange,
+            ledger=self.ledger,
+            exchange_name=handle.config.exchange,
+            account=handle.config.name,
+            sleep=time.sleep,
+        )
+        return reconcile_pending(ctx)
+
+    def _plan_all(self, sells: Sequence[AccountSell]) -> None:
+        from dustsweep.planner import plan_sells
+
+        config = self.app.config
+        caps = [c for c in (self.options.max_value, config.max_value_per_run) if c is not None]
+        remaining = min(caps) if caps else None
+        for sell in sells:
+            if sell.report is None or sell.snapshot is None:
+                continue
+            sell.plan = plan_sells(
+                sell.report,
+                sell.snapshot,
+                config.policy(),
+                to_asset=self.options.to_asset,
+                assets=self.options.assets,
+                max_value=remaining,
+                only=frozenset(config.only) or None,
+                max_value_per_asset=config.max_value_per_asset,
+                never_sell=self.options.never_sell | self._never_sell(sell),
+            )
+            if remaining is not None:
+                remaining = max(Decimal(0), remaining - sell.plan.expected_value)
+
+    def _never_sell(self, sell: AccountSell) -> frozenset[str]:
+        """Hook for sweep: an account's own conversion target is never sold."""
+        return frozenset()
+
+    def execute(self, sells: Sequence[AccountSell]) -> None:
+        """Place every planned order, accounts concurrently; results land on each AccountSell."""
+        assert self.ledger is not None, "execute needs a ledger (a live run)"
+        run_concurrently([partial(self._execute_one, s) for s in sells if s.orders])
+
+    def _execute_one(self, sell: AccountSell) -> None:
+        from dustsweep.executor import ExecutionContext, execute_sells
+
+        handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
+        assert handle is not None and plan is not None and snapshot is not None
+        assert self.ledger is not None
+        to_asset = self.options.to_asset
+        ctx = ExecutionContext(
+            exchange=handle.exchange,
+            ledger=self.ledger,
+            run_id=self.run_id,
+            exchange_name=handle.config.exchange,
+            account=handle.config.name,
+            snapshot=snapshot,
+            policy=self.app.config.policy(),
+            refresh_rules=partial(self.app.refresh_markets, handle),
+            concurrency=self.app.config.concurrency,
+            sell_quotes=(to_asset,) if to_asset else None,
+            never_sell=self.options.never_sell | self._never_sell(sell),
+            followup=self.options.followup and to_asset is None,
+        )
+        try:
+            sell.result = execute_sells(plan, ctx)
+        except DustsweepError as exc:
+            sell.error = exc
+            return
+        offset = sell.result.clock_offset_ms
+        if offset is not None:
+            self.app.offsets.save(handle.config.exchange, handle.base_url, offset)
+
+    def close(self, sells: Sequence[AccountSell]) -> None:
+        for sell in sells:
+            if sell.handle is not None:
+                sell.handle.exchange.close()
+
+
+def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
+    """0 all done or nothing to do; 4 some orders (or accounts) failed; 3 nothing could be done
+    because of the exchange."""
+    errors = [s.error for s in sells if s.error is not None]
+    failed = 0
+    filled = 0
+    for sell in sells:
+        outcomes = list(sell.reconciled)
+        if sell.result is not None:
+            outcomes += sell.result.outcomes
+            if sell.result.banned:
+                errors.append(DustsweepError(sell.result.banned))
+        failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
+        filled += sum(1 for o in outcomes if o.status in {"filled", "partially_filled"})
+    worked = [s for s in sells if s.error is None]
+    if not errors and not failed:
+        return ExitCode.OK
+    if errors and not worked:
+        return errors[0].exit_code
+    if errors and executed and not filled and not any(s.orders for s in worked):
+        return ExitCode.PARTIAL
+    if failed and not filled and errors:
+        return ExitCode.EXCHANGE
+    return ExitCode.PARTIAL
