@@ -225,6 +225,7 @@ class Config(BaseModel):
     max_value_per_asset: NonNegative | None = None
     only: Assets = ()
     concurrency: Annotated[StrictInt, Field(ge=1, le=10)] = 4
+    reconcile_window_s: Annotated[StrictInt, Field(ge=0, le=3600)] = 60
     log_file: Annotated[Path, AfterValidator(_expand_path)] | None = None
     accounts: tuple[AccountConfig, ...]
 

@@ -65,7 +65,7 @@ class ExchangeError(DustsweepError):
 
 
 class AuthError(ExchangeError):
-    """Key, signature or permission rejected (Binance -2015/-1022/-2014, Bybit 10003/10004/10005)."""
+    """Key, signature or permission rejected (Binance -2015/-1022/-2014, Bybit 10003-10005)."""
 
 
 class NetworkError(ExchangeError):

@@ -100,6 +100,7 @@ class SellRun:
             exchange_name=handle.config.exchange,
             account=handle.config.name,
             sleep=time.sleep,
+            reconcile_window_s=self.app.config.reconcile_window_s,
         )
         return reconcile_pending(ctx)
 
@@ -152,6 +153,7 @@ class SellRun:
             policy=self.app.config.policy(),
             refresh_rules=partial(self.app.refresh_markets, handle),
             concurrency=self.app.config.concurrency,
+            reconcile_window_s=self.app.config.reconcile_window_s,
             sell_quotes=(to_asset,) if to_asset else None,
             never_sell=self.options.never_sell | self._never_sell(sell),
             followup=self.options.followup and to_asset is None,
@@ -178,11 +180,11 @@ def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
     failed = 0
     filled = 0
     for sell in sells:
-        outcomes = list(sell.reconciled)
-        if sell.result is not None:
-            outcomes += sell.result.outcomes
-            if sell.result.banned:
-                errors.append(DustsweepError(sell.result.banned))
+        # What an earlier run left pending is settled now; only a still-unknown one is a failure.
+        failed += sum(1 for o in sell.reconciled if o.status == "unknown")
+        outcomes = sell.result.outcomes if sell.result is not None else []
+        if sell.result is not None and sell.result.banned:
+            errors.append(DustsweepError(sell.result.banned))
         failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
         filled += sum(1 for o in outcomes if o.status in {"filled", "partially_filled"})
     worked = [s for s in sells if s.error is None]

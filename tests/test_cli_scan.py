@@ -76,7 +76,8 @@ def test_scan_json_reports_every_balance_with_a_verdict(
     for row in binance["assets"] + bybit["assets"]:
         assert set(row) >= {"asset", "free", "locked", "value", "status", "reason", "market",
                             "sell_qty", "residual", "convertible"}
-        free, sell, residual = Decimal(row["free"]), Decimal(row["sell_qty"]), Decimal(row["residual"])
+        free, sell = Decimal(row["free"]), Decimal(row["sell_qty"])
+        residual = Decimal(row["residual"])
         if row["status"] == "sellable":
             assert sell == free and residual == 0 and row["market"]
         elif row["status"] == "partial":
@@ -193,7 +194,7 @@ def test_network_down_names_account_and_host(
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ("quote = 'USDT'\n[[accounts]]\nname='a'\nexchange='kraken'\napi_key_env='X'\napi_secret_env='Y'\n",
+        ("[[accounts]]\nname='a'\nexchange='kraken'\napi_key_env='X'\napi_secret_env='Y'\n",
          "exchange"),
         ("dust_treshold = '10'\n", "dust_treshold"),
         ("dust_threshold = 'ten'\n[[accounts]]\nname='a'\nexchange='binance'\n", "dust_threshold"),
