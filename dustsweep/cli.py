@@ -37,6 +37,7 @@ class Session:
     def __init__(self, config_path: Path | None, env: Mapping[str, str]) -> None:
         self.config_path_arg = config_path
         self.env = env
+        self.quiet = False
 
     def config_path(self) -> Path:
         from dustsweep.config import resolve_config_path
@@ -56,7 +57,8 @@ class Session:
     def app(self, progress: Callable[[str, str], None] | None = None) -> App:
         from dustsweep.service import App
 
-        return App(self.config(), self.config_path(), self.env, self.state_dir(), progress)
+        config, path, state = self.config(), self.config_path(), self.state_dir()
+        return App(config, path, self.env, state, progress, quiet=self.quiet)
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -297,6 +299,164 @@ def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bo
     else:
         render.print_history(render.make_console(), records)
     return ExitCode.OK
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--to", "target", metavar="ASSET", required=True,
+              help="Target asset: BNB, USDT, USDC, MNT... (what the exchange accepts).")
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--asset", "assets", multiple=True, metavar="SYM", help="Only these assets.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only print the plan.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+def convert(
+    session: Session,
+    target: str,
+    accounts: Sequence[str],
+    assets: Sequence[str],
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    """Convert small balances through the exchange's own small-balance conversion.
+
+    Shows what the exchange will accept, what you receive and what it costs, then converts
+    after confirmation. Exit 5 inside the exchange's cool-down (with the time it ends).
+    """
+    from dustsweep.converting import ConvertOptions
+
+    options = ConvertOptions(
+        target=parse_asset(target, "--to"),
+        assets=frozenset(parse_asset(a, "--asset") for a in assets),
+    )
+    return run_convert(session, accounts, options, yes=yes, dry_run=dry_run, as_json=as_json)
+
+
+def run_convert(
+    session: Session,
+    accounts: Sequence[str],
+    options: Any,
+    *,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    from dustsweep import render
+    from dustsweep.converting import ConvertRun, convert_exit_code
+
+    app = session.app()
+    resolved = app.resolve(accounts)
+    may_trade = not dry_run and (yes or stdin_is_terminal())
+    with money_moving_run(app, "convert", live=may_trade) as live_ledger:
+        ledger = live_ledger or open_ledger(app)
+        run = ConvertRun(app, ledger, options, live=may_trade)
+        items = run.prepare(resolved)
+        try:
+            console = render.make_console()
+            planned = sum(i.conversions for i in items)
+            if not as_json:
+                render.print_convert_plan(console, app.config.quote, items)
+            execute = may_trade and planned > 0
+            if execute and not yes:
+                execute = click.confirm(f"Convert {planned} asset(s)?", default=False)
+            dry = not may_trade or (planned > 0 and not execute)
+            if execute:
+                run.run_id = ledger.begin_run("convert", dry_run=False)
+                run.execute(items)
+            if as_json:
+                render.print_json(render.convert_document(dry, items))
+            elif execute:
+                render.print_convert_results(console, items)
+            elif planned and dry:
+                console.print("Dry run: nothing was converted (--yes converts).")
+        finally:
+            run.close(items)
+            if live_ledger is None:
+                ledger.close()
+    for item in items:
+        if item.error is not None:
+            click.echo(f"dustsweep: {item.name}: {item.error}", err=True)
+        elif item.cooldown is not None:
+            click.echo(f"dustsweep: {item.cooldown}", err=True)
+    return convert_exit_code(items)
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--yes", "-y", is_flag=True, help="Trade (without it sweep only prints the plan).")
+@click.option("--dry-run", is_flag=True, help="Only print the plan, even with --yes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing when there is nothing to do.")
+@click.pass_obj
+def sweep(
+    session: Session,
+    accounts: Sequence[str],
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> int:
+    """The unattended job for cron: sell what can be sold, convert what the exchange will
+    convert (each account's convert_to), leave the rest with its reason.
+
+    Without --yes it never trades; with --yes it never asks.
+    """
+    from dustsweep import render
+    from dustsweep.sweeping import Sweep, sweep_exit_code
+
+    session.quiet = quiet
+    app = session.app()
+    resolved = app.resolve(accounts)
+    live = yes and not dry_run
+    with money_moving_run(app, "sweep", live=live) as live_ledger:
+        ledger = live_ledger or open_ledger(app)
+        try:
+            result = Sweep(app, ledger, live=live).run(resolved)
+        finally:
+            if live_ledger is None:
+                ledger.close()
+    code = sweep_exit_code(result)
+    errors = [a for a in result.accounts if a.error is not None]
+    settled = any(
+        (a.sell is not None and a.sell.reconciled) or (a.convert is not None and a.convert.settled)
+        for a in result.accounts
+    )
+    if quiet and not errors and not settled and result.planned_actions == 0:
+        return code
+    log_summary(result)
+    if as_json:
+        render.print_json(render.sweep_document(result))
+    else:
+        render.print_sweep(render.make_console(), app.config.quote, result)
+    for account in errors:
+        click.echo(f"dustsweep: {account.name}: {account.error}", err=True)
+    return code
+
+
+def log_summary(result: Any) -> None:
+    """One log line per action, for the log file (the screen gets the tables)."""
+    import logging
+
+    log = logging.getLogger("dustsweep.sweep")
+    for account in result.accounts:
+        if account.sell is not None and account.sell.result is not None:
+            for o in account.sell.result.outcomes:
+                log.info("%s: sell %s %s on %s: %s %s", account.name, o.qty, o.asset, o.market,
+                         o.status, o.error or "")
+        if account.convert is not None and account.convert.outcome is not None:
+            for line in account.convert.outcome.lines:
+                log.info("%s: convert %s %s to %s: %s %s", account.name, line.amount, line.asset,
+                         line.target, line.status, line.error or "")
+        if account.error is not None:
+            log.error("%s: %s", account.name, account.error)
+
+
+def open_ledger(app: App) -> Ledger:
+    """The history, read for a dry run (the cool-down looks at past conversions)."""
+    from dustsweep.ledger import Ledger
+
+    return Ledger(app.state_dir / "history.sqlite3")
 
 
 @cli.command(epilog=EPILOG)

@@ -1,8 +1,9 @@
 """``dustsweep demo``: the real product against the built-in simulator, with no keys.
 
 The simulator runs in-process on 127.0.0.1; the accounts are reached through the real adapters
-(python-binance and pybit), so the table is exactly what a real user sees. State (rules cache,
-history, lock) goes to a temporary folder so a demo never touches the user's own.
+(python-binance and pybit), so what it prints is exactly what a real user sees: first the scan,
+then the unattended job, ``sweep --yes``, selling and converting on the simulated accounts.
+State (rules cache, history, lock) goes to a temporary folder, never the user's own.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from dustsweep.errors import ExitCode
 def run_demo(*, show_all: bool = False, as_json: bool = False) -> int:
     from dustsweep import render
     from dustsweep.config import load_config
+    from dustsweep.ledger import Ledger
     from dustsweep.service import App, outcome_code
     from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml
     from dustsweep.sim.run import start_sim
+    from dustsweep.state import RunLock
+    from dustsweep.sweeping import Sweep, sweep_exit_code
 
     with (
         tempfile.TemporaryDirectory(prefix="dustsweep-demo-") as tmp,
@@ -29,18 +33,31 @@ def run_demo(*, show_all: bool = False, as_json: bool = False) -> int:
         config_path = folder / "config.toml"
         config_path.write_text(demo_config_toml(sim.url("binance"), sim.url("bybit")))
         os.chmod(config_path, 0o600)
-        env = {"DUSTSWEEP_HOME": str(folder / "state")}
+        state = folder / "state"
+        env = {"DUSTSWEEP_HOME": str(state)}
         config = load_config(config_path, env)
-        app = App(config, config_path, env, folder / "state")
+        app = App(config, config_path, env, state)
         scans = app.scan([])
-        if as_json:
-            render.print_json(render.scan_document(config.quote, scans))
-        else:
-            console = render.make_console()
+        console = render.make_console()
+        if not as_json:
             console.print(
                 "[bold]dustsweep demo[/bold]: two simulated accounts on 127.0.0.1 "
                 "(real rules and prices from exchange snapshots, made-up balances)\n"
             )
+            console.print("[bold]$ dustsweep scan[/bold]\n")
             render.print_scan(console, config.quote, scans, show_all)
-        code = outcome_code([s.error for s in scans])
+            console.print("[bold]$ dustsweep sweep --yes[/bold]   (on the simulator)\n")
+        with RunLock(state):
+            ledger = Ledger(state / "history.sqlite3")
+            try:
+                result = Sweep(app, ledger, live=True).run(app.resolve([]))
+            finally:
+                ledger.close()
+        if as_json:
+            document = render.scan_document(config.quote, scans)
+            document["sweep"] = render.sweep_document(result)
+            render.print_json(document)
+        else:
+            render.print_sweep(console, config.quote, result)
+        code = outcome_code([s.error for s in scans]) or sweep_exit_code(result)
     return code if code else ExitCode.OK

@@ -438,3 +438,273 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
         for note in sell.result.notes:
             console.print(f"  note: {note}")
         console.print()
+
+
+# --------------------------------------------------------------------------- convert
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Epoch milliseconds as ISO-8601 UTC (rounded up to the second), or None."""
+    if ms is None:
+        return None
+    from datetime import UTC, datetime
+
+    seconds = -(-ms // 1000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def conversion_row(line: Any, planned: Any = None) -> dict[str, Any]:
+    """One asset in the ``convert --json`` contract."""
+    row = {
+        "asset": line.asset,
+        "route": line.route,
+        "amount": dec(line.amount),
+        "status": line.status,
+        "target": line.target,
+        "received": dec(line.received),
+        "fee": dec(line.fee),
+        "fee_asset": line.fee_asset,
+        "client_id": getattr(line, "client_id", None),
+        "transfer_id": getattr(line, "transfer_id", None),
+        "error": getattr(line, "error", None),
+    }
+    if planned is not None:
+        row.update(
+            {
+                "fee_rate": dec(planned.fee_rate),
+                "value": dec(planned.value),
+                "received_value": dec(planned.received_value),
+                "fee_value": dec(planned.fee_value),
+                "runner_up": planned.choice.runner_up.value if planned.choice.runner_up else None,
+                "runner_up_net": dec(planned.choice.runner_up_net),
+            }
+        )
+    return row
+
+
+def convert_rows(item: Any) -> list[dict[str, Any]]:
+    from dustsweep.converter import planned_conversion_outcomes
+
+    if item.plan is None:
+        return []
+    by_asset = {c.asset: c for c in item.plan.conversions}
+    if item.outcome is not None:
+        lines = item.outcome.lines
+    else:
+        lines = planned_conversion_outcomes(item.plan)
+    return [conversion_row(line, by_asset.get(line.asset)) for line in lines]
+
+
+def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:
+    """The ``convert --json`` contract (README "convert --json")."""
+    accounts = []
+    received: list[tuple[str | None, Decimal]] = []
+    fees: list[tuple[str | None, Decimal]] = []
+    for item in items:
+        rows = convert_rows(item)
+        for row in rows:
+            if row["status"] == "converted":
+                received.append((row["target"], Decimal(row["received"] or 0)))
+                fees.append((row["fee_asset"], Decimal(row["fee"] or 0)))
+        accounts.append(
+            {
+                "name": item.name,
+                "exchange": item.exchange,
+                "target": item.target,
+                "conversions": rows,
+                "left": [{"asset": s.asset, "reason": s.reason} for s in item.plan.skipped]
+                if item.plan
+                else [],
+                "settled": [conversion_row(line) for line in item.settled],
+                "cooldown_until": iso_ms(item.cooldown.until_ms) if item.cooldown else None,
+                "cooldown": str(item.cooldown) if item.cooldown else None,
+                "note": item.note,
+                "error": str(item.error) if item.error else None,
+            }
+        )
+    return {
+        "dry_run": dry_run,
+        "accounts": accounts,
+        "totals": {
+            "conversions": sum(len(a["conversions"]) for a in accounts),
+            "received": sum_by_asset(received),
+            "fees": sum_by_asset(fees),
+        },
+    }
+
+
+def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> None:
+    from rich.table import Table
+
+    for item in items:
+        title = f"{item.name} ({item.exchange})"
+        for line in item.settled:
+            console.print(f"  settled from an earlier run: {line.asset} {line.status}")
+        if item.error is not None:
+            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {item.error}")
+            continue
+        if item.cooldown is not None:
+            console.print(f"[bold]{title}[/bold]: [yellow]not now[/yellow]: {item.cooldown}")
+            continue
+        if item.note is not None:
+            console.print(f"[bold]{title}[/bold]: {item.note}")
+            continue
+        plan = item.plan
+        if plan is None or not plan.conversions:
+            console.print(f"[bold]{title}[/bold]: nothing to convert")
+            if plan is None:
+                continue
+        if plan.conversions:
+            table = Table(title=f"{title}: convert to {plan.target}", title_justify="left")
+            for column in ("Asset", "Amount", "Route", f"Receive {plan.target}", "Fee",
+                           f"Fee {quote}", f"Net {quote}", "Runner-up"):
+                table.add_column(column)
+            for c in plan.conversions:
+                runner = c.choice.runner_up_option
+                runner_text = (
+                    f"{runner.label} ({money(c.choice.runner_up_net)})" if runner else "leave"
+                )
+                rate = f" ({dec(c.fee_rate * 100)}%)" if c.fee_rate is not None else ""
+                table.add_row(
+                    c.asset,
+                    dec(c.amount),
+                    c.choice.option.label if c.choice.option else c.route.value,
+                    dec(c.received) or "?",
+                    f"{dec(c.fee) or '?'}{rate}",
+                    money(c.fee_value),
+                    money(c.received_value),
+                    runner_text,
+                )
+            console.print(table)
+            totals = plan.totals
+            console.print(
+                f"  {len(plan.conversions)} conversion(s): receive {dec(totals.received)} "
+                f"{plan.target} ({money(totals.received_value)} {quote}), fees "
+                f"{dec(totals.fee)} {plan.target} ({money(totals.fee_value)} {quote})"
+            )
+        for skip in plan.skipped:
+            console.print(f"  left {skip.asset}: {skip.reason}")
+        console.print()
+
+
+def print_convert_results(console: Console, items: Sequence[Any]) -> None:
+    from rich.table import Table
+
+    for item in items:
+        if item.outcome is None:
+            if item.error is not None and item.plan is not None:
+                console.print(f"[bold]{item.name}[/bold]: [red]failed[/red]: {item.error}")
+            continue
+        table = Table(title=f"{item.name} ({item.exchange}): conversions", title_justify="left")
+        for column in ("Asset", "Route", "Status", "Amount", "Received", "Fee", "Id", "Note"):
+            table.add_column(column)
+        for line in item.outcome.lines:
+            style = "green" if line.status == "converted" else "red"
+            table.add_row(
+                line.asset,
+                line.route,
+                f"[{style}]{line.status}[/]",
+                dec(line.amount),
+                f"{dec(line.received) or '?'} {line.target}",
+                f"{dec(line.fee) or '?'} {line.fee_asset or ''}".strip(),
+                line.transfer_id or line.client_id or "",
+                line.error or "",
+            )
+        console.print(table)
+        for note in item.outcome.notes:
+            console.print(f"  note: {note}")
+        if item.cooldown is not None:
+            console.print(f"  [yellow]{item.cooldown}[/yellow]")
+        console.print()
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def sweep_document(result: Any) -> dict[str, Any]:
+    """The ``sweep --json`` contract (README "sweep --json")."""
+    accounts = []
+    orders_all: list[dict[str, Any]] = []
+    conversions_all: list[dict[str, Any]] = []
+    for sweep in result.accounts:
+        orders = sell_rows(sweep.sell) if sweep.sell is not None else []
+        conversions = convert_rows(sweep.convert) if sweep.convert is not None else []
+        orders_all += orders
+        conversions_all += conversions
+        convert = sweep.convert
+        accounts.append(
+            {
+                "name": sweep.name,
+                "exchange": sweep.exchange,
+                "convert_to": sweep.convert_to,
+                "orders": orders,
+                "conversions": conversions,
+                "left": [
+                    {"asset": x["asset"], "value": dec(x["value"]), "status": x["status"],
+                     "reason": x["reason"]}
+                    for x in sweep.left
+                ],
+                "settled": {
+                    "orders": [outcome_row(o) for o in sweep.sell.reconciled] if sweep.sell else [],
+                    "conversions": [conversion_row(c) for c in convert.settled] if convert else [],
+                },
+                "cooldown_until": iso_ms(convert.cooldown.until_ms)
+                if convert and convert.cooldown
+                else None,
+                "cooldown": str(convert.cooldown) if convert and convert.cooldown else None,
+                "note": convert.note if convert else None,
+                "error": str(sweep.error) if sweep.error else None,
+            }
+        )
+    executed = [o for o in orders_all if o["status"] in {"filled", "partially_filled"}]
+    converted = [c for c in conversions_all if c["status"] == "converted"]
+    return {
+        "dry_run": result.dry_run,
+        "accounts": accounts,
+        "totals": {
+            "planned_orders": sum(1 for o in orders_all if o["status"] == "planned"),
+            "planned_conversions": sum(1 for c in conversions_all if c["status"] == "planned"),
+            "filled_orders": len(executed),
+            "converted": len(converted),
+            "failed": sum(1 for o in orders_all if o["status"] in {"rejected", "unknown"})
+            + sum(1 for c in conversions_all if c["status"] in {"failed", "unknown"}),
+            "proceeds": sum_by_asset(
+                (o.quote_asset, o.proceeds)
+                for sweep in result.accounts
+                if sweep.sell is not None and sweep.sell.result is not None
+                for o in sweep.sell.result.outcomes
+                if o.executed
+            ),
+            "fees": sum_by_asset(
+                [(o["fee_asset"], Decimal(o["fee"] or 0)) for o in executed]
+                + [(c["fee_asset"], Decimal(c["fee"] or 0)) for c in converted]
+            ),
+            "received": sum_by_asset((c["target"], Decimal(c["received"] or 0)) for c in converted),
+        },
+    }
+
+
+def print_sweep(console: Console, quote: str, result: Any) -> None:
+    """Plan (dry run) or results, then what is left and why, per account."""
+    sells = [s.sell for s in result.accounts if s.sell is not None]
+    converts = [s.convert for s in result.accounts if s.convert is not None]
+    if result.dry_run:
+        print_sell_plan(console, quote, sells)
+        print_convert_plan(console, quote, converts)
+    else:
+        for sell in sells:
+            for outcome in sell.reconciled:
+                console.print(f"  settled from an earlier run: {outcome_line(outcome)}")
+        print_sell_results(console, sells)
+        print_convert_plan(console, quote, [c for c in converts if c.outcome is None])
+        print_convert_results(console, converts)
+    for sweep in result.accounts:
+        if sweep.left:
+            console.print(f"[bold]{sweep.name} ({sweep.exchange})[/bold]: left as it is")
+            for item in sweep.left:
+                console.print(
+                    f"  {item['asset']} ({money(item['value'])} {quote}, {item['status']}): "
+                    f"{item['reason']}"
+                )
+    if result.dry_run and result.planned_actions:
+        console.print("Dry run: nothing was sold or converted (--yes does it).")

@@ -64,6 +64,8 @@ class App:
         env: Mapping[str, str],
         state_dir: Path,
         progress: Progress | None = None,
+        *,
+        quiet: bool = False,
     ) -> None:
         from dustsweep.state import ClockOffsets, RulesCache
 
@@ -72,6 +74,7 @@ class App:
         self.env = env
         self.state_dir = state_dir
         self.progress = progress or _no_progress
+        self.quiet = quiet
         self.rules_cache: RulesCache = RulesCache(state_dir)
         self.offsets: ClockOffsets = ClockOffsets(state_dir)
 
@@ -80,9 +83,13 @@ class App:
     def resolve(self, names: Sequence[str]) -> list[tuple[AccountConfig, Credentials]]:
         """Select accounts and resolve every secret first: bad input fails before any request."""
         from dustsweep.config import credentials, select_accounts
+        from dustsweep.logs import configure_logging
 
         chosen = select_accounts(self.config, list(names))
-        return [(acc, credentials(acc, self.config_path, self.env)) for acc in chosen]
+        resolved = [(acc, credentials(acc, self.config_path, self.env)) for acc in chosen]
+        secrets = [s for _, c in resolved for s in (c.api_key, c.api_secret)]
+        configure_logging(log_file=self.config.log_file, quiet=self.quiet, secrets=secrets)
+        return resolved
 
     def open(self, account: AccountConfig, creds: Credentials) -> AccountHandle:
         from dustsweep.exchanges import open_exchange

@@ -1,0 +1,239 @@
+"""The convert service: settle, check the cool-down, preview, plan, then (once confirmed) convert.
+
+Same pattern as selling: each account is prepared concurrently, nothing moves before the
+confirmation, and the executor (``dustsweep.converter``) is the only code that converts.
+Inside a cool-down the exchange's dust endpoint is not called at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dustsweep.errors import (
+    ConfigError,
+    ConversionRejected,
+    CooldownActive,
+    DustsweepError,
+    ExitCode,
+)
+from dustsweep.service import AccountHandle, App, run_concurrently
+
+if TYPE_CHECKING:
+    from dustsweep.classify import AccountReport
+    from dustsweep.config import AccountConfig
+    from dustsweep.converter import (
+        ConversionContext,
+        ConversionLineOutcome,
+        ConversionOutcome,
+        ConversionPlan,
+    )
+    from dustsweep.exchanges.base import Credentials
+    from dustsweep.ledger import Ledger
+    from dustsweep.models import Snapshot
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """``--to`` (None: each account's ``convert_to``), ``--asset`` and assets never converted."""
+
+    target: str | None = None
+    assets: frozenset[str] = frozenset()
+    never: frozenset[str] = frozenset()
+
+
+@dataclass
+class AccountConvert:
+    """One account's conversion from plan to outcome, or why there is none."""
+
+    name: str
+    exchange: str
+    target: str | None = None
+    handle: AccountHandle | None = None
+    snapshot: Snapshot | None = None
+    report: AccountReport | None = None
+    plan: ConversionPlan | None = None
+    settled: list[ConversionLineOutcome] = field(default_factory=list)
+    outcome: ConversionOutcome | None = None
+    cooldown: CooldownActive | None = None
+    note: str | None = None  # why nothing was planned (no target configured...)
+    error: DustsweepError | None = None
+
+    @property
+    def conversions(self) -> int:
+        return len(self.plan.conversions) if self.plan else 0
+
+
+class ConvertRun:
+    """Plans and executes one ``dustsweep convert`` (or the converting half of a sweep).
+
+    ``ledger`` is always open (the cool-down reads the local history); ``live`` says whether
+    this run may convert (and settle pending records).
+    """
+
+    def __init__(self, app: App, ledger: Ledger, options: ConvertOptions, *, live: bool) -> None:
+        self.app = app
+        self.ledger = ledger
+        self.options = options
+        self.live = live
+        self.run_id: int | None = None
+
+    def context(self, handle: AccountHandle) -> ConversionContext:
+        from dustsweep.converter import ConversionContext
+
+        return ConversionContext(
+            exchange=handle.exchange,
+            ledger=self.ledger,
+            run_id=self.run_id,
+            exchange_name=handle.config.exchange,
+            account=handle.config.name,
+            cooldown_s=self.app.config.cooldown_seconds,
+            sleep=time.sleep,
+            reconcile_window_s=self.app.config.reconcile_window_s,
+        )
+
+    def prepare(
+        self,
+        resolved: Sequence[tuple[AccountConfig, Credentials]],
+        handles: dict[str, AccountHandle] | None = None,
+    ) -> list[AccountConvert]:
+        """Prepare every account; ``handles`` reuses accounts a sweep already opened."""
+        handles = handles or {}
+        return run_concurrently(
+            [partial(self.prepare_one, a, c, handles.get(a.name)) for a, c in resolved]
+        )
+
+    def prepare_one(
+        self, account: AccountConfig, creds: Credentials, handle: AccountHandle | None = None
+    ) -> AccountConvert:
+        from dustsweep.classify import classify
+        from dustsweep.converter import reconcile_pending_conversions
+
+        item = AccountConvert(name=account.name, exchange=account.exchange)
+        item.target = self.options.target or account.convert_to
+        if item.target is None:
+            item.note = "no conversion target: pass --to or set convert_to for this account"
+            return item
+        try:
+            item.handle = handle or self.app.open(account, creds)
+            ctx = self.context(item.handle)
+            if self.live:
+                item.settled = reconcile_pending_conversions(ctx)
+            if not self._cooldown_checked(item, ctx):
+                return item
+            item.snapshot = self.app.snapshot(item.handle)
+            item.report = classify(item.snapshot, self.app.config.policy())
+            assets = self.assets_for(item.report)
+            if assets is None:
+                item.note = "nothing to convert within the configured guards"
+                return item
+            item.plan = self._plan(item, assets)
+        except CooldownActive as exc:
+            item.cooldown = exc
+        except ConversionRejected as exc:
+            if exc.kind == "unsupported_target":
+                item.error = ConfigError(f"{account.name}: {exc}")
+            else:
+                item.error = exc
+        except DustsweepError as exc:
+            item.error = exc
+        return item
+
+    def _cooldown_checked(self, item: AccountConvert, ctx: ConversionContext) -> bool:
+        from dustsweep.converter import check_cooldown
+
+        assert item.handle is not None
+        handle = item.handle
+        try:
+            self.app.with_clock_retry(
+                handle,
+                lambda: check_cooldown(
+                    handle.exchange,
+                    self.ledger,
+                    handle.config.name,
+                    self.app.config.cooldown_seconds,
+                    ctx.server_now_ms(),
+                ),
+            )
+        except CooldownActive as exc:
+            item.cooldown = exc
+            return False
+        return True
+
+    def assets_for(self, report: AccountReport) -> frozenset[str] | None:
+        """The assets this account may convert (empty: whatever the exchange lists; None:
+        none at all). A sweep narrows it to its guards."""
+        return self.options.assets
+
+    def _plan(self, item: AccountConvert, assets: frozenset[str]) -> ConversionPlan:
+        from dustsweep.converter import fetch_convert_limits, fetch_previews, plan_conversion
+
+        handle, report, snapshot, target = item.handle, item.report, item.snapshot, item.target
+        assert handle is not None and report is not None and snapshot is not None
+        assert target is not None
+        previews = self.app.with_clock_retry(
+            handle, lambda: fetch_previews(handle.exchange, target)
+        )
+        limits = self.app.with_clock_retry(
+            handle, lambda: fetch_convert_limits(handle.exchange, target)
+        )
+        return plan_conversion(
+            report,
+            snapshot,
+            previews,
+            self.app.config.policy(),
+            target=target,
+            assets=assets,
+            never=self.options.never,
+            convert_limits=limits,
+        )
+
+    def execute(self, items: Sequence[AccountConvert]) -> None:
+        run_concurrently([partial(self._execute_one, i) for i in items if i.conversions])
+
+    def _execute_one(self, item: AccountConvert) -> None:
+        from dustsweep.converter import execute_conversion
+
+        assert item.handle is not None and item.plan is not None
+        try:
+            item.outcome = execute_conversion(item.plan, self.context(item.handle))
+        except CooldownActive as exc:
+            item.cooldown = exc
+            return
+        except DustsweepError as exc:
+            item.error = exc
+            return
+        offset = item.outcome.clock_offset_ms
+        if offset is not None:
+            self.app.offsets.save(item.handle.config.exchange, item.handle.base_url, offset)
+        if item.outcome.cooldown_until_ms is not None and item.cooldown is None:
+            item.cooldown = CooldownActive(
+                item.outcome.cooldown_message or "in the conversion cool-down",
+                until_ms=item.outcome.cooldown_until_ms,
+            )
+
+    def close(self, items: Sequence[AccountConvert]) -> None:
+        for item in items:
+            if item.handle is not None:
+                item.handle.exchange.close()
+
+
+def convert_exit_code(items: Sequence[AccountConvert]) -> ExitCode:
+    """0: everything eligible converted (or nothing to do); 4: a conversion (or an account)
+    failed; 5: the cool-down stopped it; an account error alone keeps its own code."""
+    errors = [i.error for i in items if i.error is not None]
+    failed = any(
+        line.status in {"failed", "unknown"}
+        for i in items
+        for line in ((i.outcome.lines if i.outcome else []) + i.settled)
+    )
+    if failed:
+        return ExitCode.PARTIAL
+    if errors:
+        return errors[0].exit_code if len(errors) == len(items) else ExitCode.PARTIAL
+    if any(i.cooldown is not None for i in items):
+        return ExitCode.NOT_NOW
+    return ExitCode.OK

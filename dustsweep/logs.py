@@ -1,0 +1,64 @@
+"""Logging: to stderr (warnings, or errors only with --quiet) and, if ``log_file`` is set, to a
+rotating file with the details of every action. Secrets never reach either: a filter masks the
+configured keys and secrets in every record, whatever logged it.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from collections.abc import Iterable
+from pathlib import Path
+
+LOGGER = "dustsweep"
+_MARK = "_dustsweep_handler"
+
+
+class SecretFilter(logging.Filter):
+    """Replace any configured secret that appears in a log message with ``***``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            masked = message
+            for secret in self.secrets:
+                masked = masked.replace(secret, "***")
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(
+    *, log_file: Path | None, quiet: bool = False, secrets: Iterable[str] = ()
+) -> None:
+    """Attach dustsweep's handlers (replacing ones from an earlier call in this process)."""
+    logger = logging.getLogger(LOGGER)
+    for handler in list(logger.handlers):
+        if getattr(handler, _MARK, False):
+            logger.removeHandler(handler)
+            handler.close()
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    mask = SecretFilter(secrets)
+    stderr = logging.StreamHandler()
+    stderr.setLevel(logging.ERROR if quiet else logging.WARNING)
+    stderr.setFormatter(logging.Formatter("dustsweep: %(message)s"))
+    handlers: list[logging.Handler] = [stderr]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+        )
+        rotating.setLevel(logging.INFO)
+        rotating.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        handlers.append(rotating)
+    for handler in handlers:
+        handler.addFilter(mask)
+        setattr(handler, _MARK, True)
+        logger.addHandler(handler)
