@@ -326,6 +326,23 @@ class BinanceExchange(ConvertApi):
                 return None
             raise
 
+    def conversions_since(self, since_ms: int) -> list[ConversionResult]:
+        """The dust log from ``since_ms`` on (exchange time), with amounts: one result per
+        conversion, oldest first, [] when none.
+
+        GET /sapi/v1/asset/dribblet?startTime=...: classic dust->BNB conversions, and
+        dust-convert ones where the exchange logs them there (the simulator does). It keeps
+        only the last 100 conversions, plenty with one conversion per cool-down. Failures
+        raise the translated ExchangeError: unlike ``last_conversion_ms``, an unavailable log
+        is not "no conversion", the caller must not read it as proof of absence.
+        """
+        since_ms = int(since_ms)
+        return self._transport.read(
+            self._ctx(f"read the dust log since {since_ms} (GET /sapi/v1/asset/dribblet)"),
+            lambda c: c.get_dust_log(startTime=since_ms),
+            lambda body: dust.conversion_log(body, since_ms),
+        )
+
     # -- diagnostics --------------------------------------------------------------------
 
     def check_access(self) -> list[tuple[str, bool, str]]:

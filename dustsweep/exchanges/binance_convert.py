@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dustsweep.errors import ConversionRejected
+from dustsweep.errors import ConversionRejected, ExchangeError
 from dustsweep.exchanges import binance_dust as dust
 from dustsweep.exchanges.binance_dust import ConvertOrder, ConvertPair, ConvertQuote
 from dustsweep.exchanges.binance_errors import CONVERT
 from dustsweep.exchanges.binance_transport import BinanceTransport
 from dustsweep.lots import fmt
 
+NO_SUCH_ORDER = -2013  # "Order does not exist."
+
 
 class ConvertApi:
-    """``convert_pairs``, ``convert_quote``, ``convert_accept`` and ``convert_status``."""
+    """``convert_pairs``, ``convert_quote``, ``convert_accept``, ``convert_status`` and
+    ``convert_status_by_quote``."""
 
     _transport: BinanceTransport
 
@@ -78,3 +81,24 @@ class ConvertApi:
             lambda c: c.margin_v1_get_convert_order_status(orderId=order_id),
             dust.convert_order,
         )
+
+    def convert_status_by_quote(self, quote_id: str) -> ConvertOrder | None:
+        """The order an accepted quote became (GET /sapi/v1/convert/orderStatus?quoteId=...);
+        None when the exchange has no order for it (-2013).
+
+        Settles an acceptQuote whose answer was lost, without the order id and with amounts.
+        None proves "never accepted" only once the quote can no longer be accepted (after its
+        ``valid_until_ms``): before that an accept may still be on its way.
+        """
+        t = self._transport
+        ctx = t.ctx(f"read Convert order of quote {quote_id} (GET /sapi/v1/convert/orderStatus)")
+        try:
+            return t.read(
+                ctx,
+                lambda c: c.margin_v1_get_convert_order_status(quoteId=quote_id),
+                dust.convert_order,
+            )
+        except ExchangeError as err:
+            if err.code == NO_SUCH_ORDER:
+                return None
+            raise

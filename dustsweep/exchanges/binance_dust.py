@@ -175,6 +175,73 @@ def last_operate_time(body: object) -> int | None:
     return max(times) if times else None
 
 
+def conversion_log(body: object, since_ms: int) -> list[ConversionResult]:
+    """``GET /sapi/v1/asset/dribblet`` as one ``ConversionResult`` per logged batch, oldest
+    first (the first match after a send time is then the conversion that send made).
+
+    Only batches dated from ``since_ms`` on are kept, and an undatable one (old records carry
+    text dates) is dropped: reconciliation takes a batch as proof that a send converted, so a
+    batch that cannot be placed after the send must not count. The target is the detail's
+    ``targetAsset`` where the log names one (the simulator does for dust-convert); the
+    documented log has none, and it is the dust->BNB log, so the default is BNB.
+    ``transferedAmount`` is the net received (the log example: gross - fee).
+    """
+    data = as_dict(body, "dribblet")
+    dated: list[tuple[int, list[ConversionResult]]] = []
+    for batch in as_list(data.get("userAssetDribblets") or [], "userAssetDribblets"):
+        if not isinstance(batch, dict):
+            continue
+        details = [
+            d
+            for d in as_list(batch.get("userAssetDribbletDetails") or [], "details")
+            if isinstance(d, dict)
+        ]
+        stamp = _batch_time(batch, details)
+        if stamp is None or stamp < since_ms or not details:
+            continue
+        dated.append((stamp, _logged_batch(batch, details)))
+    dated.sort(key=lambda item: item[0])  # stable: same-time batches keep the log's order
+    return [result for _, results in dated for result in results]
+
+
+def _batch_time(batch: Mapping[str, Any], details: list[dict[str, Any]]) -> int | None:
+    stamp = _ms(batch.get("operateTime"))
+    if stamp is not None:
+        return stamp
+    stamps = [s for s in (_ms(d.get("operateTime")) for d in details) if s is not None]
+    return max(stamps) if stamps else None
+
+
+def _logged_batch(
+    batch: Mapping[str, Any], details: list[dict[str, Any]]
+) -> list[ConversionResult]:
+    """One result per target named in the batch (one request has one target, so normally a
+    single result; a batch mixing targets is split rather than mislabelled)."""
+    default = str(batch.get("targetAsset") or "BNB")
+    by_target: dict[str, list[ConversionLine]] = {}
+    for item in details:
+        target = str(item.get("targetAsset") or default)
+        by_target.setdefault(target, []).append(
+            ConversionLine(
+                asset=str(item.get("fromAsset")),
+                amount=dec(item.get("amount"), "amount"),
+                received=dec(item.get("transferedAmount"), "transferedAmount"),
+                fee=dec(item.get("serviceChargeAmount"), "serviceChargeAmount"),
+                status="converted",
+                transfer_id=_text(item.get("transId")),
+            )
+        )
+    transfer_id = _text(batch.get("transId"))
+    return [
+        ConversionResult(target, transfer_id, "converted", tuple(lines))
+        for target, lines in by_target.items()
+    ]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
 def convert_pairs(body: object) -> list[ConvertPair]:
     """``GET /sapi/v1/convert/exchangeInfo``."""
     return [

@@ -426,6 +426,11 @@ class BybitExchange:
         """One quote per chunk of at most 20 eligible coins (always at least one preview)."""
         return self._small.previews(target)
 
+    def quote_conversion(self, target: str, assets: Sequence[str]) -> ConversionPreview:
+        """A fresh quote (valid 30 s) for exactly ``assets``, at most 20; a coin Bybit will
+        not convert is refused as ``ineligible``, never silently left out."""
+        return self._small.quote(target, assets)
+
     def convert(
         self, preview: ConversionPreview, assets: list[str], client_id: str
     ) -> ConversionResult:

@@ -50,6 +50,16 @@ class SmallBalanceConverter:
         ]
         return [self._quote(target, chunk) for chunk in chunks[:max_chunks]]
 
+    def quote(self, target: str, assets: Sequence[str]) -> ConversionPreview:
+        """A fresh quote for exactly ``assets`` (1 to 20 coins), so its quote id is known
+        before executing and can be recorded as the conversion's id.
+
+        A coin the quote leaves out (supportConvert=2, not held) is refused as ``ineligible``
+        rather than quietly dropped: the caller asked for a precise batch.
+        """
+        target = self.check_target(target)
+        return self._quote(target, self._batch(assets), exact=True)
+
     def convert(
         self, preview: ConversionPreview, assets: list[str], client_id: str
     ) -> ConversionResult:
@@ -61,15 +71,7 @@ class SmallBalanceConverter:
         the history). ``client_id`` only labels messages.
         """
         target = self.check_target(preview.target)
-        wanted = list(dict.fromkeys(assets))
-        if not wanted:
-            raise self._refused("no assets to convert", "other")
-        if len(wanted) > MAX_COINS_PER_QUOTE:
-            raise self._refused(
-                f"{len(wanted)} assets given; Bybit converts at most {MAX_COINS_PER_QUOTE} per "
-                "quote, convert them in chunks",
-                "other",
-            )
+        wanted = self._batch(assets)
         quoted = sorted(line.asset for line in preview.lines)
         if preview.quote_id is None or quoted != sorted(wanted) or self._expiring(preview):
             preview = self._quote(target, wanted, exact=True)
@@ -120,6 +122,19 @@ class SmallBalanceConverter:
         return target
 
     # -- steps --------------------------------------------------------------------------------
+
+    def _batch(self, assets: Sequence[str]) -> list[str]:
+        """``assets`` without repeats, refused when empty or above Bybit's 20 per quote."""
+        wanted = list(dict.fromkeys(assets))
+        if not wanted:
+            raise self._refused("no assets to convert", "other")
+        if len(wanted) > MAX_COINS_PER_QUOTE:
+            raise self._refused(
+                f"{len(wanted)} assets given; Bybit converts at most {MAX_COINS_PER_QUOTE} per "
+                "quote, convert them in chunks",
+                "other",
+            )
+        return wanted
 
     def _eligible(self) -> list[str]:
         action = "read small-balance convertible coins"
