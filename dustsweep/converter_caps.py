@@ -121,6 +121,13 @@ class RfqConvert(Protocol):
     def convert_status(self, order_id: str) -> ConvertOrderLike: ...
 
 
+@runtime_checkable
+class ConvertStatusByQuote(Protocol):
+    """Convert order status looked up by the quote id (settles a lost acceptQuote)."""
+
+    def convert_status_by_quote(self, quote_id: str) -> ConvertOrderLike | None: ...
+
+
 # -- facts --------------------------------------------------------------------------------
 
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from dustsweep.converter_caps import ConvertOrderLike, ConvertQuoteLike, RfqConvert
+from dustsweep.converter_caps import (
+    ConvertOrderLike,
+    ConvertQuoteLike,
+    ConvertStatusByQuote,
+    RfqConvert,
+)
 from dustsweep.converter_evidence import CONVERT, QUOTE_MARGIN_MS, Finder
 from dustsweep.converter_plan import PlannedConversion
 from dustsweep.converter_types import (
@@ -177,6 +182,18 @@ class RfqJob:
         wait_ms = quote.valid_until_ms + QUOTE_MARGIN_MS - self.ctx.server_now_ms()
         if wait_ms > 0:
             self.ctx.sleep(min(wait_ms / 1000, self.ctx.reconcile_window_s))
+        if isinstance(self.exchange, ConvertStatusByQuote):
+            # The exchange knows the order by the quote id: its own answer beats the balance.
+            try:
+                order = self.exchange.convert_status_by_quote(quote.quote_id)
+            except ExchangeError as lookup_err:
+                logger.info(
+                    "Convert status by quote %s unavailable: %s", quote.quote_id, lookup_err
+                )
+            else:
+                if order is not None:
+                    self.ctx.ledger.update(record_id, order_id=order.order_id)
+                    return self._await(quote, record_id, order)
         return settle_by_balance(
             self.ctx,
             self.item.asset,
