@@ -7,6 +7,7 @@ rich and pydantic are imported by the commands that need them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import sys
@@ -166,7 +167,10 @@ def parse_asset(value: str, option: str) -> str:
 @click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
 @click.option("--to", "to_asset", metavar="ASSET", help="Only sell on markets quoted in ASSET.")
 @click.option(
-    "--asset", "assets", multiple=True, metavar="SYM",
+    "--asset",
+    "assets",
+    multiple=True,
+    metavar="SYM",
     help="Only these assets; named assets are sold even above the dust threshold.",
 )
 @click.option("--max-value", metavar="AMOUNT", help="Cap the total value this run may sell.")
@@ -199,6 +203,74 @@ def sell(
     return run_sell(session, accounts, options, yes=yes, dry_run=dry_run, as_json=as_json)
 
 
+@dataclasses.dataclass(frozen=True)
+class MovingCommand:
+    """What differs between the money-moving commands; ``run_moving`` is what they share."""
+
+    name: str  # "sell" / "convert": the history's run name
+    question: str  # asked at a terminal, with {n} actions
+    dry_note: str
+    make_run: Callable[[App, Ledger, bool], Any]  # (app, ledger, live) -> SellRun | ConvertRun
+    print_plan: Callable[[Any, str, Sequence[Any]], None]
+    print_results: Callable[[Any, Sequence[Any]], None]
+    document: Callable[[bool, Sequence[Any]], Any]
+    exit_code: Callable[[Sequence[Any], bool], int]
+
+
+def run_moving(
+    session: Session,
+    accounts: Sequence[str],
+    command: MovingCommand,
+    *,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    """Plan, confirm, execute, report: the pattern every money-moving command follows.
+
+    Trading is possible only with --yes or at a terminal (after the question), never with
+    --dry-run; the lock is taken before the first request of such a run.
+    """
+    from dustsweep import render
+
+    app = session.app()
+    resolved = app.resolve(accounts)
+    may_trade = not dry_run and (yes or stdin_is_terminal())
+    execute = False
+    with money_moving_run(app, command.name, live=may_trade) as live_ledger:
+        ledger = live_ledger or open_ledger(app)
+        run = command.make_run(app, ledger, may_trade)
+        items = run.prepare(resolved)
+        try:
+            console = render.make_console()
+            planned = sum(item.actions for item in items)
+            if not as_json:
+                command.print_plan(console, app.config.quote, items)
+            execute = may_trade and planned > 0
+            if execute and not yes:
+                execute = click.confirm(command.question.format(n=planned), default=False)
+            dry = not may_trade or (planned > 0 and not execute)
+            if execute:
+                run.run_id = ledger.begin_run(command.name, dry_run=False)
+                run.execute(items)
+            if as_json:
+                render.print_json(command.document(dry, items))
+            elif execute:
+                command.print_results(console, items)
+            elif planned and dry:
+                console.print(command.dry_note)
+        finally:
+            run.close(items)
+            if live_ledger is None:
+                ledger.close()
+    for item in items:
+        if item.error is not None:
+            click.echo(f"dustsweep: {item.name}: {item.error}", err=True)
+        elif as_json and getattr(item, "cooldown", None) is not None:
+            click.echo(f"dustsweep: {item.cooldown}", err=True)  # the table already says it
+    return command.exit_code(items, execute)
+
+
 def run_sell(
     session: Session,
     accounts: Sequence[str],
@@ -208,41 +280,20 @@ def run_sell(
     dry_run: bool,
     as_json: bool,
 ) -> int:
-    """Plan, confirm, execute, report: the pattern every money-moving command follows."""
     from dustsweep import render
     from dustsweep.selling import SellRun, sell_exit_code
 
-    app = session.app()
-    resolved = app.resolve(accounts)
-    may_trade = not dry_run and (yes or stdin_is_terminal())
-    with money_moving_run(app, "sell", live=may_trade) as ledger:
-        run = SellRun(app, ledger, options)
-        sells = run.prepare(resolved)
-        try:
-            console = render.make_console()
-            planned = sum(s.orders for s in sells)
-            if not as_json:
-                render.print_sell_plan(console, app.config.quote, sells)
-            execute = may_trade and planned > 0
-            if execute and not yes:
-                execute = click.confirm(f"Place {planned} market order(s)?", default=False)
-            dry = not may_trade or (planned > 0 and not execute)
-            if execute:
-                assert ledger is not None
-                run.run_id = ledger.begin_run("sell", dry_run=False)
-                run.execute(sells)
-            if as_json:
-                render.print_json(render.sell_document(dry, sells))
-            elif execute:
-                render.print_sell_results(console, sells)
-            elif planned and dry:
-                console.print("Dry run: nothing was sold (--yes places the orders).")
-        finally:
-            run.close(sells)
-    for item in sells:
-        if item.error is not None:
-            click.echo(f"dustsweep: {item.name}: {item.error}", err=True)
-    return sell_exit_code(sells, executed=execute)
+    command = MovingCommand(
+        name="sell",
+        question="Place {n} market order(s)?",
+        dry_note="Dry run: nothing was sold (--yes places the orders).",
+        make_run=lambda app, ledger, live: SellRun(app, ledger, options, live=live),
+        print_plan=render.print_sell_plan,
+        print_results=render.print_sell_results,
+        document=render.sell_document,
+        exit_code=sell_exit_code,
+    )
+    return run_moving(session, accounts, command, yes=yes, dry_run=dry_run, as_json=as_json)
 
 
 @contextlib.contextmanager
@@ -302,8 +353,13 @@ def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bo
 
 
 @cli.command(epilog=EPILOG)
-@click.option("--to", "target", metavar="ASSET", required=True,
-              help="Target asset: BNB, USDT, USDC, MNT... (what the exchange accepts).")
+@click.option(
+    "--to",
+    "target",
+    metavar="ASSET",
+    required=True,
+    help="Target asset: BNB, USDT, USDC, MNT... (what the exchange accepts).",
+)
 @click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
 @click.option("--asset", "assets", multiple=True, metavar="SYM", help="Only these assets.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -345,41 +401,17 @@ def run_convert(
     from dustsweep import render
     from dustsweep.converting import ConvertRun, convert_exit_code
 
-    app = session.app()
-    resolved = app.resolve(accounts)
-    may_trade = not dry_run and (yes or stdin_is_terminal())
-    with money_moving_run(app, "convert", live=may_trade) as live_ledger:
-        ledger = live_ledger or open_ledger(app)
-        run = ConvertRun(app, ledger, options, live=may_trade)
-        items = run.prepare(resolved)
-        try:
-            console = render.make_console()
-            planned = sum(i.conversions for i in items)
-            if not as_json:
-                render.print_convert_plan(console, app.config.quote, items)
-            execute = may_trade and planned > 0
-            if execute and not yes:
-                execute = click.confirm(f"Convert {planned} asset(s)?", default=False)
-            dry = not may_trade or (planned > 0 and not execute)
-            if execute:
-                run.run_id = ledger.begin_run("convert", dry_run=False)
-                run.execute(items)
-            if as_json:
-                render.print_json(render.convert_document(dry, items))
-            elif execute:
-                render.print_convert_results(console, items)
-            elif planned and dry:
-                console.print("Dry run: nothing was converted (--yes converts).")
-        finally:
-            run.close(items)
-            if live_ledger is None:
-                ledger.close()
-    for item in items:
-        if item.error is not None:
-            click.echo(f"dustsweep: {item.name}: {item.error}", err=True)
-        elif item.cooldown is not None:
-            click.echo(f"dustsweep: {item.cooldown}", err=True)
-    return convert_exit_code(items)
+    command = MovingCommand(
+        name="convert",
+        question="Convert {n} asset(s)?",
+        dry_note="Dry run: nothing was converted (--yes converts).",
+        make_run=lambda app, ledger, live: ConvertRun(app, ledger, options, live=live),
+        print_plan=render.print_convert_plan,
+        print_results=render.print_convert_results,
+        document=render.convert_document,
+        exit_code=lambda items, _executed: convert_exit_code(items),
+    )
+    return run_moving(session, accounts, command, yes=yes, dry_run=dry_run, as_json=as_json)
 
 
 @cli.command(epilog=EPILOG)
@@ -442,12 +474,26 @@ def log_summary(result: Any) -> None:
     for account in result.accounts:
         if account.sell is not None and account.sell.result is not None:
             for o in account.sell.result.outcomes:
-                log.info("%s: sell %s %s on %s: %s %s", account.name, o.qty, o.asset, o.market,
-                         o.status, o.error or "")
+                log.info(
+                    "%s: sell %s %s on %s: %s %s",
+                    account.name,
+                    o.qty,
+                    o.asset,
+                    o.market,
+                    o.status,
+                    o.error or "",
+                )
         if account.convert is not None and account.convert.outcome is not None:
             for line in account.convert.outcome.lines:
-                log.info("%s: convert %s %s to %s: %s %s", account.name, line.amount, line.asset,
-                         line.target, line.status, line.error or "")
+                log.info(
+                    "%s: convert %s %s to %s: %s %s",
+                    account.name,
+                    line.amount,
+                    line.asset,
+                    line.target,
+                    line.status,
+                    line.error or "",
+                )
         if account.error is not None:
             log.error("%s: %s", account.name, account.error)
 

@@ -63,7 +63,7 @@ class AccountConvert:
     error: DustsweepError | None = None
 
     @property
-    def conversions(self) -> int:
+    def actions(self) -> int:
         return len(self.plan.conversions) if self.plan else 0
 
 
@@ -192,7 +192,7 @@ class ConvertRun:
         )
 
     def execute(self, items: Sequence[AccountConvert]) -> None:
-        run_concurrently([partial(self._execute_one, i) for i in items if i.conversions])
+        run_concurrently([partial(self._execute_one, i) for i in items if i.actions])
 
     def _execute_one(self, item: AccountConvert) -> None:
         from dustsweep.converter import execute_conversion

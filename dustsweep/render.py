@@ -348,7 +348,7 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
         if sell.plan is not None:
             expected += sell.plan.expected_value
     totals = {
-        "planned_orders": sum(s.orders for s in sells),
+        "planned_orders": sum(s.actions for s in sells),
         "expected_value": dec(expected),
         "filled": sum(1 for o in outcomes if o.status == "filled"),
         "failed": sum(1 for o in outcomes if o.status not in {"filled", "planned"}),

@@ -53,22 +53,19 @@ class AccountSell:
     error: DustsweepError | None = None
 
     @property
-    def orders(self) -> int:
+    def actions(self) -> int:
         return len(self.plan.orders) if self.plan else 0
 
 
 class SellRun:
     """Plans and executes one ``dustsweep sell`` (or the selling half of a sweep)."""
 
-    def __init__(self, app: App, ledger: Ledger | None, options: SellOptions) -> None:
+    def __init__(self, app: App, ledger: Ledger, options: SellOptions, *, live: bool) -> None:
         self.app = app
         self.ledger = ledger
         self.options = options
+        self.live = live  # may trade: settle pending records and place orders
         self.run_id: int | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.ledger is not None
 
     def prepare(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> list[AccountSell]:
         """Open every account, settle what an earlier run left pending, snapshot, plan."""
@@ -82,7 +79,7 @@ class SellRun:
         sell = AccountSell(name=account.name, exchange=account.exchange)
         try:
             sell.handle = self.app.open(account, creds)
-            if self.ledger is not None:
+            if self.live:
                 sell.reconciled = self._reconcile(sell.handle)
             sell.snapshot = self.app.snapshot(sell.handle)
             sell.report = classify(sell.snapshot, self.app.config.policy())
@@ -93,7 +90,6 @@ class SellRun:
     def _reconcile(self, handle: AccountHandle) -> list[OrderOutcome]:
         from dustsweep.executor import ReconcileContext, reconcile_pending
 
-        assert self.ledger is not None
         ctx = ReconcileContext(
             exchange=handle.exchange,
             ledger=self.ledger,
@@ -133,15 +129,14 @@ class SellRun:
 
     def execute(self, sells: Sequence[AccountSell]) -> None:
         """Place every planned order, accounts concurrently; results land on each AccountSell."""
-        assert self.ledger is not None, "execute needs a ledger (a live run)"
-        run_concurrently([partial(self._execute_one, s) for s in sells if s.orders])
+        assert self.live, "only a live run places orders"
+        run_concurrently([partial(self._execute_one, s) for s in sells if s.actions])
 
     def _execute_one(self, sell: AccountSell) -> None:
         from dustsweep.executor import ExecutionContext, execute_sells
 
         handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
         assert handle is not None and plan is not None and snapshot is not None
-        assert self.ledger is not None
         to_asset = self.options.to_asset
         ctx = ExecutionContext(
             exchange=handle.exchange,
@@ -192,7 +187,7 @@ def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
         return ExitCode.OK
     if errors and not worked:
         return errors[0].exit_code
-    if errors and executed and not filled and not any(s.orders for s in worked):
+    if errors and executed and not filled and not any(s.actions for s in worked):
         return ExitCode.PARTIAL
     if failed and not filled and errors:
         return ExitCode.EXCHANGE

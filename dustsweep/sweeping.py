@@ -103,7 +103,7 @@ class SweepResult:
     @property
     def planned_actions(self) -> int:
         return sum(
-            (a.sell.orders if a.sell else 0) + (a.convert.conversions if a.convert else 0)
+            (a.sell.actions if a.sell else 0) + (a.convert.actions if a.convert else 0)
             for a in self.accounts
         )
 
@@ -118,9 +118,7 @@ class Sweep:
 
     def run(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> SweepResult:
         config = self.app.config
-        sells = _SweepSellRun(
-            self.app, self.ledger if self.live else None, SellOptions(max_value=None)
-        )
+        sells = _SweepSellRun(self.app, self.ledger, SellOptions(), live=self.live)
         sell_items = sells.prepare(resolved)
         if self.live:
             sells.run_id = self.ledger.begin_run("sweep", dry_run=False)
