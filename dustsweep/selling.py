@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.notional import JudgesNotional, NotionalCheck
 from dustsweep.service import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
@@ -71,7 +72,27 @@ class SellRun:
         """Open every account, settle what an earlier run left pending, snapshot, plan."""
         sells = run_concurrently([partial(self._prepare_one, a, c) for a, c in resolved])
         self._plan_all(sells)
+        run_concurrently([partial(self._check_notional, s) for s in sells if s.actions])
         return sells
+
+    def _check_notional(self, sell: AccountSell) -> None:
+        """Re-check orders near a minimum order value at the price the exchange will judge them
+        by, where that is not the ticker price (Binance: the average price over avgPriceMins),
+        so an order that breaks NOTIONAL is never sent; re-plan it onto another market or skip."""
+        handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
+        if handle is None or plan is None or snapshot is None:
+            return
+        exchange = handle.exchange
+        if not isinstance(exchange, JudgesNotional):
+            return
+        checker = NotionalCheck(exchange, snapshot, self.app.config.policy(), self._quotes())
+        try:
+            sell.plan = checker.apply(plan)
+        except DustsweepError as exc:
+            sell.error = exc
+
+    def _quotes(self) -> tuple[str, ...] | None:
+        return (self.options.to_asset,) if self.options.to_asset else None
 
     def _prepare_one(self, account: AccountConfig, creds: Credentials) -> AccountSell:
         from dustsweep.classify import classify
@@ -149,7 +170,7 @@ class SellRun:
             refresh_rules=partial(self.app.refresh_markets, handle),
             concurrency=self.app.config.concurrency,
             reconcile_window_s=self.app.config.reconcile_window_s,
-            sell_quotes=(to_asset,) if to_asset else None,
+            sell_quotes=self._quotes(),
             never_sell=self.options.never_sell | self._never_sell(sell),
             followup=self.options.followup and to_asset is None,
         )

@@ -193,3 +193,30 @@ def test_exchange_down_is_exit_3(cli: Any, sim: Any, tmp_path: Path) -> None:
     result = cli("--config", str(config), "sell", "--yes")
     assert result.code == 3
     assert "main" in result.err
+
+
+def test_binance_notional_is_checked_at_the_average_price_before_sending(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    import copy
+
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    # At the ticker price 8.5 ADA is worth 5.31 USDT, just above ADAUSDT's 5 USDT minimum (+1%);
+    # Binance judges NOTIONAL at the 5-minute average price, which makes it 5.02: below.
+    scenario["binance"]["accounts"][0]["balances"]["ADA"] = "8.55000000"
+    scenario["binance"]["avg_prices"] = {"ADAUSDT": "0.59000000"}
+    sim = sim_factory(scenario)
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    doc = json.loads(
+        cli("--config", str(config), "sell", "--dry-run", "--json", "--account", "main").out
+    )
+    ada = [o for o in doc["accounts"][0]["orders"] if o["asset"] == "ADA"]
+    assert [o["market"] for o in ada if o["status"] == "planned"] == ["ADAETH"]
+    result = cli("--config", str(config), "sell", "--yes", "--json", "--account", "main")
+    assert result.code == 0, result.err
+    sold = {o["asset"]: o for o in json.loads(result.out)["accounts"][0]["orders"]}
+    assert sold["ADA"]["market"] == "ADAETH" and sold["ADA"]["status"] == "filled"
+    orders = sim.dialect("binance").account("demo").orders
+    assert "ADAUSDT" not in {o.symbol for o in orders}  # never sent where it would break NOTIONAL
+    avg_requests = [r for r in sim.servers["binance"].requests if r[1] == "/api/v3/avgPrice"]
+    assert 0 < len(avg_requests) <= 2 * len(orders)

@@ -132,6 +132,15 @@ class BinanceExchange(ConvertApi):
             parse.parse_prices,
         )
 
+    def notional_price(self, symbol: str) -> Decimal | None:
+        """The price Binance values a MARKET order at for NOTIONAL / MIN_NOTIONAL: the average
+        over ``avgPriceMins`` (GET /api/v3/avgPrice), not the last trade. None if not given."""
+        return self._transport.read(
+            self._ctx(f"read the average price of {symbol} (GET /api/v3/avgPrice)"),
+            lambda c: c.get_avg_price(symbol=symbol),
+            _avg_price,
+        )
+
     def fetch_convertible(self) -> frozenset[str] | None:
         """dust-btc's asset list; None when the endpoint is unavailable (testnet, no right)."""
         try:
@@ -423,3 +432,14 @@ class BinanceExchange(ConvertApi):
 def _unavailable(err: ExchangeError) -> bool:
     """The endpoint does not exist here (404: testnet) or the key may not use it."""
     return err.http_status == 404 or err.code == -1002 or isinstance(err, AuthError)
+
+
+def _avg_price(body: object) -> Decimal | None:
+    """``{"mins": 5, "price": "9.35751834", ...}`` -> the price (None when absent or zero)."""
+    if not isinstance(body, dict):
+        return None
+    try:
+        price = Decimal(str(body.get("price")))
+    except ArithmeticError:
+        return None
+    return price if price.is_finite() and price > 0 else None
