@@ -248,7 +248,7 @@ def run_moving(
                 command.print_plan(console, app.config.quote, items)
             execute = may_trade and planned > 0
             if execute and not yes:
-                execute = click.confirm(command.question.format(n=planned), default=False)
+                execute = click.confirm(command.question.format(n=planned), default=False, err=True)
             dry = not may_trade or (planned > 0 and not execute)
             if execute:
                 run.run_id = ledger.begin_run(command.name, dry_run=False)

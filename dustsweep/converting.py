@@ -135,7 +135,7 @@ class ConvertRun:
             item.cooldown = exc
         except ConversionRejected as exc:
             if exc.kind == "unsupported_target":
-                item.error = ConfigError(f"{account.name}: {exc}")
+                item.error = ConfigError(str(exc))
             else:
                 item.error = exc
         except DustsweepError as exc:

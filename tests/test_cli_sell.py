@@ -127,7 +127,7 @@ def test_at_a_terminal_it_asks_first(
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     result = cli("--config", str(config), "sell", "--account", "main")
     assert result.code == 0
-    assert "Place 3 market order(s)?" in result.out
+    assert "Place 3 market order(s)?" in result.err  # the question never mixes with the output
     assert (order_posts(sim) > 0) is sold
     assert (free(sim, "binance", "ADA") < Decimal("12.3456")) is sold
 
