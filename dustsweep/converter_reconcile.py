@@ -92,8 +92,12 @@ def _settle_native(
             note=note,
         )
 
+    since = sent_ms - SEND_TOLERANCE_MS
     try:
-        found = finder.lookup(target, amounts, quote_id, sent_ms - SEND_TOLERANCE_MS)
+        found = finder.lookup(target, amounts, quote_id, since)
+        if found and any(fact.status == "pending" for fact in found.values()):
+            # Still executing (Bybit settles asynchronously): give it the reconcile window.
+            found = dict(finder.wait(target, amounts, quote_id, since, None).facts) or found
         absent = None if found else _absence(ctx, finder, amounts, quote_id, sent_ms)
     except ExchangeError as err:
         return write({}, UNKNOWN, f"could not check with the exchange: {err}")

@@ -74,6 +74,10 @@ class ConvertRun:
     this run may convert (and settle pending records).
     """
 
+    # ``convert`` checks the cool-down before anything else and reports it even when nothing
+    # would be eligible; a sweep first looks whether anything is to be converted at all.
+    cooldown_first = True
+
     def __init__(self, app: App, ledger: Ledger, options: ConvertOptions, *, live: bool) -> None:
         self.app = app
         self.ledger = ledger
@@ -122,13 +126,15 @@ class ConvertRun:
             ctx = self.context(item.handle)
             if self.live:
                 item.settled = reconcile_pending_conversions(ctx)
-            if not self._cooldown_checked(item, ctx):
+            if self.cooldown_first and not self._cooldown_checked(item, ctx):
                 return item
             item.snapshot = self.app.snapshot(item.handle)
             item.report = classify(item.snapshot, self.app.config.policy())
             assets = self.assets_for(item.report)
-            if assets is None:
-                item.note = "nothing to convert within the configured guards"
+            if assets is None or not self._anything_eligible(item, assets):
+                item.note = "nothing to convert"
+                return item
+            if not self.cooldown_first and not self._cooldown_checked(item, ctx):
                 return item
             item.plan = self._plan(item, assets)
         except CooldownActive as exc:
@@ -163,6 +169,22 @@ class ConvertRun:
             return False
         return True
 
+    def _anything_eligible(self, item: AccountConvert, assets: frozenset[str]) -> bool:
+        """Does the exchange's own eligibility list (from the snapshot) hold anything we may
+        convert? Unknown eligibility counts as yes: the preview will tell."""
+        assert item.report is not None and item.snapshot is not None
+        listed = item.snapshot.convertible
+        if listed is None:
+            return True
+        policy = self.app.config.policy()
+        excluded = {policy.quote, item.target, *policy.keep, *self.never_for(item.report)}
+        candidates = set(assets) if assets else {a.asset for a in item.report.assets}
+        return bool((candidates & listed) - excluded)
+
+    def never_for(self, report: AccountReport) -> frozenset[str]:
+        """Assets this account must not convert (a sweep adds what it is about to sell)."""
+        return self.options.never
+
     def assets_for(self, report: AccountReport) -> frozenset[str] | None:
         """The assets this account may convert (empty: whatever the exchange lists; None:
         none at all). A sweep narrows it to its guards."""
@@ -187,7 +209,7 @@ class ConvertRun:
             self.app.config.policy(),
             target=target,
             assets=assets,
-            never=self.options.never,
+            never=self.never_for(report),
             convert_limits=limits,
         )
 
@@ -209,10 +231,14 @@ class ConvertRun:
         offset = item.outcome.clock_offset_ms
         if offset is not None:
             self.app.offsets.save(item.handle.config.exchange, item.handle.base_url, offset)
-        if item.outcome.cooldown_until_ms is not None and item.cooldown is None:
+        outcome = item.outcome
+        refused = outcome.cooldown_until_ms is not None or outcome.cooldown_message is not None
+        if item.cooldown is None and (refused or any(line.cooldown for line in outcome.lines)):
             item.cooldown = CooldownActive(
-                item.outcome.cooldown_message or "in the conversion cool-down",
-                until_ms=item.outcome.cooldown_until_ms,
+                outcome.cooldown_message
+                or f"{item.name}: the exchange refuses another small-balance conversion for "
+                "now (its cool-down; end time unknown)",
+                until_ms=outcome.cooldown_until_ms,
             )
 
     def close(self, items: Sequence[AccountConvert]) -> None:

@@ -667,7 +667,13 @@ def sweep_document(result: Any) -> dict[str, Any]:
             "filled_orders": len(executed),
             "converted": len(converted),
             "failed": sum(1 for o in orders_all if o["status"] in {"rejected", "unknown"})
-            + sum(1 for c in conversions_all if c["status"] in {"failed", "unknown"}),
+            + sum(1 for c in conversions_all if c["status"] in {"failed", "unknown"})
+            + sum(
+                1
+                for a in accounts
+                for row in a["settled"]["orders"] + a["settled"]["conversions"]
+                if row["status"] == "unknown"
+            ),
             "proceeds": sum_by_asset(
                 (o.quote_asset, o.proceeds)
                 for sweep in result.accounts

@@ -36,41 +36,61 @@ class _SweepSellRun(SellRun):
 
 
 class _SweepConvertRun(ConvertRun):
-    """Conversions limited by the same guards as the sales."""
+    """Conversions limited by the same guards as the sales.
 
-    def __init__(self, app: App, ledger: Ledger, *, live: bool, cap: Decimal | None) -> None:
+    ``sold`` is the value per (account, asset) the selling half moved (live) or plans to move
+    (dry run): the per-asset cap covers both halves. In a dry run the assets about to be sold
+    are not planned for conversion too (their residual is converted after the sale in a live
+    run, once the exchange's preview can see it).
+    """
+
+    cooldown_first = False
+
+    def __init__(
+        self,
+        app: App,
+        ledger: Ledger,
+        *,
+        live: bool,
+        cap: Decimal | None,
+        sold: dict[tuple[str, str], Decimal],
+    ) -> None:
         super().__init__(app, ledger, ConvertOptions(), live=live)
         self._budget = cap  # what is left of max_value_per_run, shared by every account
         self._budget_lock = threading.Lock()
+        self.sold = sold
+
+    def never_for(self, report: AccountReport) -> frozenset[str]:
+        if self.live:
+            return frozenset()
+        return frozenset(asset for account, asset in self.sold if account == report.account)
 
     def assets_for(self, report: AccountReport) -> frozenset[str] | None:
         """Small balances within the per-asset cap and the allow list, smallest first while the
-        run's remaining value cap lasts; None when no asset qualifies."""
+        run's remaining value cap lasts; None when no asset qualifies. An unpriced asset the
+        exchange itself would convert qualifies only when no value cap is set."""
         config = self.app.config
         only = frozenset(config.only)
         per_asset = config.max_value_per_asset
-        convertible = {"sellable", "partial", "dust", "no_market"}
-        items = sorted(
-            (
-                a
-                for a in report.assets
-                if a.value is not None and a.small and str(a.status.value) in convertible
-            ),
-            key=lambda a: (a.value, a.asset),
-        )
+        capped = per_asset is not None or self._budget is not None
+        kinds = {"sellable", "partial", "dust", "no_market"}
+        candidates = [
+            a
+            for a in report.assets
+            if str(a.status.value) in kinds
+            and (a.small if a.value is not None else a.convertible is True and not capped)
+            and not (only and a.asset not in only)
+        ]
         chosen: set[str] = set()
         with self._budget_lock:
-            for item in items:
-                value = item.value
-                assert value is not None
-                if only and item.asset not in only:
-                    continue
+            for item in sorted(candidates, key=lambda a: (a.value or Decimal(0), a.asset)):
+                value = (item.value or Decimal(0)) + self.sold.get((report.account, item.asset), 0)
                 if per_asset is not None and value > per_asset:
                     continue
-                if self._budget is not None:
-                    if value > self._budget:
+                if self._budget is not None and item.value is not None:
+                    if item.value > self._budget:
                         continue
-                    self._budget -= value
+                    self._budget -= item.value
                 chosen.add(item.asset)
         return frozenset(chosen) or None
 
@@ -123,11 +143,11 @@ class Sweep:
         if self.live:
             sells.run_id = self.ledger.begin_run("sweep", dry_run=False)
             sells.execute(sell_items)
-        spent = sum((s.plan.expected_value for s in sell_items if s.plan), Decimal(0))
+        sold = self._sold_values(sell_items)
         cap = None
         if config.max_value_per_run is not None:
-            cap = max(Decimal(0), config.max_value_per_run - spent)
-        converts = _SweepConvertRun(self.app, self.ledger, live=self.live, cap=cap)
+            cap = max(Decimal(0), config.max_value_per_run - sum(sold.values(), Decimal(0)))
+        converts = _SweepConvertRun(self.app, self.ledger, live=self.live, cap=cap, sold=sold)
         converts.run_id = sells.run_id
         handles = {s.name: s.handle for s in sell_items if s.handle is not None}
         accounts_ok = [(a, c) for a, c in resolved if not self._failed(a.name, sell_items)]
@@ -149,6 +169,24 @@ class Sweep:
         self._what_is_left(result)
         sells.close(sell_items)
         return result
+
+    @staticmethod
+    def _sold_values(sells: Sequence[AccountSell]) -> dict[tuple[str, str], Decimal]:
+        """Value (in the quote) per (account, asset) the selling half planned, counted only
+        for orders that executed in a live run."""
+        values: dict[tuple[str, str], Decimal] = {}
+        for sell in sells:
+            if sell.plan is None:
+                continue
+            executed = None
+            if sell.result is not None:
+                executed = {o.asset for o in sell.result.primary if o.executed}
+            for order in sell.plan.orders:
+                if executed is not None and order.asset not in executed:
+                    continue
+                key = (sell.name, order.asset)
+                values[key] = values.get(key, Decimal(0)) + (order.expected_value or Decimal(0))
+        return values
 
     @staticmethod
     def _failed(name: str, sells: Sequence[AccountSell]) -> bool:
