@@ -4,7 +4,8 @@ The only module that imports pybit. It owns the wire: one pybit session per thre
 offset on every signed request, the request budget, bounded retries of reads, and the translation
 of every pybit/requests failure into ``dustsweep.errors`` (table in ``bybit_errors``). The
 SDK-free helpers do the rest over the ``Wire`` protocol: payload parsing (``bybit_parse``), the
-small-balance conversion flow (``bybit_smallbalance``), regular Convert (``bybit_convert``).
+small-balance conversion flow (``bybit_smallbalance``), regular Convert (``bybit_convert``, also
+offered as the ``convert_*`` methods of the converter's Convert-quote route).
 """
 
 from __future__ import annotations
@@ -441,6 +442,32 @@ class BybitExchange:
 
     def last_conversion_ms(self) -> int | None:
         return self._small.last_conversion_ms()
+
+    # -- regular Convert (bybit_convert): the converter's Convert-quote route ----------------
+
+    def convert_pairs(
+        self, from_asset: str | None = None, to_asset: str | None = None
+    ) -> list[convert_api.ConvertPair]:
+        """Convert pairs with the from-coin's per-transaction limits (query-coin-list)."""
+        return self.regular_convert.pairs(from_asset, to_asset)
+
+    def convert_quote(
+        self, from_asset: str, to_asset: str, amount: Decimal
+    ) -> convert_api.ConvertQuote:
+        """A quote (quote-apply, valid 15 s) selling ``amount`` of ``from_asset``; moves nothing."""
+        return self.regular_convert.quote(from_asset, to_asset, amount)
+
+    def convert_accept(self, quote_id: str) -> convert_api.ConvertStatus:
+        """Execute a quote (convert-execute, never resent); its order id is the quote id."""
+        return self.regular_convert.accept(quote_id)
+
+    def convert_status(self, order_id: str) -> convert_api.ConvertStatus:
+        """convert-result-query: init/processing pending, success/failure final."""
+        return self.regular_convert.status(order_id)
+
+    def convert_status_by_quote(self, quote_id: str) -> convert_api.ConvertStatus | None:
+        """The execution of a quote whose convert-execute answer was lost; None: none."""
+        return self.regular_convert.status_by_quote(quote_id)
 
     # -- doctor -------------------------------------------------------------------------------
 
