@@ -14,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from dustsweep.converter_caps import RfqConvert, quote_ttl_ms
+from dustsweep.converter_caps import (
+    ConvertOrderLike,
+    ConvertStatusByQuote,
+    RfqConvert,
+    quote_ttl_ms,
+)
 from dustsweep.converter_cooldown import record_ms
 from dustsweep.converter_evidence import (
     CONVERT,
@@ -135,7 +140,7 @@ def _settle_convert(ctx: ConversionContext, record: Record) -> ConversionLineOut
     exchange = ctx.exchange
     if record.order_id and isinstance(exchange, RfqConvert):
         try:
-            order = exchange.convert_status(record.order_id)
+            order = _until_final(ctx, exchange, exchange.convert_status(record.order_id))
         except ExchangeError as err:
             return _still_pending(ctx, record, f"could not check with the exchange: {err}")
         return settle_order(
@@ -148,12 +153,48 @@ def _settle_convert(ctx: ConversionContext, record: Record) -> ConversionLineOut
             from_amount=amount,
             to_amount=None,
         )
+    if record.client_id and isinstance(exchange, ConvertStatusByQuote):
+        # The accept's answer never arrived; the exchange can still say by the quote id.
+        try:
+            found = exchange.convert_status_by_quote(record.client_id)
+        except ExchangeError:
+            found = None
+        if found is not None:
+            ctx.ledger.update(record.id, order_id=found.order_id)
+            if isinstance(exchange, RfqConvert):
+                found = _until_final(ctx, exchange, found)
+            return settle_order(
+                ctx,
+                record.asset,
+                target,
+                record.id,
+                found,
+                quote_id=record.client_id,
+                from_amount=amount,
+                to_amount=None,
+            )
     age = ctx.server_now_ms() - record_ms(record.time)
     if age <= CONVERT_QUOTE_MAX_MS + QUOTE_MARGIN_MS:
         return _still_pending(ctx, record, "its quote may still be accepted: checked next run")
     return settle_by_balance(
         ctx, record.asset, target, record.client_id or "", record.id, amount, None
     )
+
+
+def _until_final(
+    ctx: ConversionContext, exchange: RfqConvert, order: ConvertOrderLike
+) -> ConvertOrderLike:
+    """Poll a Convert order (PROCESS / ACCEPT_SUCCESS are not final) within the poll budget."""
+    for delay in ctx.convert_poll_s:
+        if order.final:
+            break
+        if delay:
+            ctx.sleep(delay)
+        try:
+            order = exchange.convert_status(order.order_id)
+        except ExchangeError:
+            continue
+    return order
 
 
 def _still_pending(ctx: ConversionContext, record: Record, note: str) -> ConversionLineOutcome:

@@ -14,6 +14,7 @@ import pytest
 
 from dustsweep.converter import Route, execute_conversion, reconcile_pending_conversions
 from dustsweep.errors import ExitCode
+from dustsweep.ledger import Ledger
 from dustsweep.policy import Policy
 from tests.test_converter import BINANCE_BALANCES, DeskFactory, binance_section
 from tests.test_converter import desk as desk  # the fixture
@@ -115,6 +116,32 @@ def test_rerun_after_a_crash_reads_the_convert_order(desk: DeskFactory) -> None:
     (line,) = reconcile_pending_conversions(d.context())
     assert (line.status, line.received) == ("converted", D("0.04"))
     assert d.records()["APT"].received_qty == D("0.04")
+    assert d.count("POST", ACCEPT) == 1
+
+
+class CrashBeforeOrderId(Ledger):
+    """Dies right after the accept was sent, before its answer (the order id) is recorded."""
+
+    def update(self, record_id: int, **changes: object) -> None:
+        if "order_id" in changes:
+            raise Crash
+        super().update(record_id, **changes)
+
+
+def test_rerun_after_a_crash_before_the_order_id_was_recorded_asks_by_quote_id(
+    desk: DeskFactory,
+) -> None:
+    d = desk(section=apt_section())
+    plan = d.plan("BNB", POLICY, convert=True, assets=frozenset({"APT"}))
+    crashing = CrashBeforeOrderId(d.ledger.path)
+    with pytest.raises(Crash):
+        execute_conversion(plan, d.context(crashing))
+    crashing.close()
+    (pending,) = d.ledger.pending()
+    assert pending.order_id is None and pending.client_id  # only the quote id is known
+    (line,) = reconcile_pending_conversions(d.context())
+    assert (line.status, line.received) == ("converted", D("0.04"))
+    assert d.records()["APT"].order_id is not None
     assert d.count("POST", ACCEPT) == 1
 
 
