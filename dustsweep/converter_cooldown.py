@@ -17,6 +17,7 @@ import math
 from datetime import UTC, datetime
 
 from dustsweep.converter_caps import has_conversion_cooldown
+from dustsweep.converter_evidence import CONVERT
 from dustsweep.errors import CooldownActive, ExchangeError
 from dustsweep.exchanges.base import Exchange
 from dustsweep.ledger import Ledger
@@ -36,11 +37,12 @@ def record_ms(stamp: str) -> int:
 
 
 def last_local_conversion_ms(ledger: Ledger, exchange: str, account: str) -> int | None:
-    """When the local history last recorded a ``converted`` conversion for this account."""
+    """When the local history last recorded a ``converted`` small-balance conversion for this
+    account (Convert-quote trades have no cool-down and do not count)."""
     stamps = [
         record_ms(r.time)
         for r in ledger.records(account=account, kind="conversion", exchange=exchange)
-        if r.status == "converted"
+        if r.status == "converted" and r.market != CONVERT
     ]
     return max(stamps) if stamps else None
 

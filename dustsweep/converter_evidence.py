@@ -108,7 +108,9 @@ class Finder:
             return None if result is None else facts_from_result(result, assets)
         if isinstance(self.exchange, ConversionLog):
             for result in self.exchange.conversions_since(since_ms):
-                if result.target == target and {x.asset for x in result.lines} & set(assets):
+                # A log that does not name the target ("") is matched by the assets alone.
+                same_target = result.target in (target, "")
+                if same_target and {x.asset for x in result.lines} & set(assets):
                     return facts_from_result(result, assets)
             return None
         last = self.exchange.last_conversion_ms()

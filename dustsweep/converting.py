@@ -174,8 +174,9 @@ class ConvertRun:
         convert? Unknown eligibility counts as yes: the preview will tell."""
         assert item.report is not None and item.snapshot is not None
         listed = item.snapshot.convertible
-        if listed is None:
-            return True
+        scope = getattr(item.handle.exchange, "convertible_target", None) if item.handle else None
+        if listed is None or (scope is not None and scope != item.target):
+            return True  # the snapshot's list says nothing about this target: the preview will
         policy = self.app.config.policy()
         excluded = {policy.quote, item.target, *policy.keep, *self.never_for(item.report)}
         candidates = set(assets) if assets else {a.asset for a in item.report.assets}
@@ -259,7 +260,9 @@ def convert_exit_code(items: Sequence[AccountConvert]) -> ExitCode:
     if failed:
         return ExitCode.PARTIAL
     if errors:
-        return errors[0].exit_code if len(errors) == len(items) else ExitCode.PARTIAL
+        # Accounts with nothing to do (no target configured...) do not count as having worked.
+        busy = [i for i in items if i.error is not None or i.note is None]
+        return errors[0].exit_code if len(errors) == len(busy) else ExitCode.PARTIAL
     if any(i.cooldown is not None for i in items):
         return ExitCode.NOT_NOW
     return ExitCode.OK

@@ -54,9 +54,7 @@ def configure_logging(
             log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
         )
         rotating.setLevel(logging.INFO)
-        rotating.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
+        rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handlers.append(rotating)
     for handler in handlers:
         handler.addFilter(mask)

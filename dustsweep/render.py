@@ -373,8 +373,15 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
             console.print(f"[bold]{title}[/bold]: nothing to sell")
             continue
         table = Table(title=f"{title}: sell plan", title_justify="left")
-        for column in ("Asset", "Market", "Quantity", "Expected", "Est. fee", f"Value {quote}",
-                       "Residual"):
+        for column in (
+            "Asset",
+            "Market",
+            "Quantity",
+            "Expected",
+            "Est. fee",
+            f"Value {quote}",
+            "Residual",
+        ):
             table.add_column(column, justify="left" if column in {"Asset", "Market"} else "right")
         for order in plan.orders:
             table.add_row(
@@ -556,8 +563,16 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 continue
         if plan.conversions:
             table = Table(title=f"{title}: convert to {plan.target}", title_justify="left")
-            for column in ("Asset", "Amount", "Route", f"Receive {plan.target}", "Fee",
-                           f"Fee {quote}", f"Net {quote}", "Runner-up"):
+            for column in (
+                "Asset",
+                "Amount",
+                "Route",
+                f"Receive {plan.target}",
+                "Fee",
+                f"Fee {quote}",
+                f"Net {quote}",
+                "Runner-up",
+            ):
                 table.add_column(column)
             for c in plan.conversions:
                 runner = c.choice.runner_up_option
@@ -640,8 +655,12 @@ def sweep_document(result: Any) -> dict[str, Any]:
                 "orders": orders,
                 "conversions": conversions,
                 "left": [
-                    {"asset": x["asset"], "value": dec(x["value"]), "status": x["status"],
-                     "reason": x["reason"]}
+                    {
+                        "asset": x["asset"],
+                        "value": dec(x["value"]),
+                        "status": x["status"],
+                        "reason": x["reason"],
+                    }
                     for x in sweep.left
                 ],
                 "settled": {

@@ -221,8 +221,7 @@ class Sweep:
             if item.asset in handled or status in {"ignored", "sellable"} or not item.small:
                 continue
             sweep.left.append(
-                {"asset": item.asset, "value": item.value, "status": status,
-                 "reason": item.reason}
+                {"asset": item.asset, "value": item.value, "status": status, "reason": item.reason}
             )
 
 
@@ -233,6 +232,9 @@ def sweep_exit_code(result: SweepResult) -> ExitCode:
     errors = [a.error for a in result.accounts if a.error is not None]
     if errors and len(errors) == len(result.accounts):
         return errors[0].exit_code
+    banned = [
+        a for a in result.accounts if a.sell is not None and a.sell.result and a.sell.result.banned
+    ]
     failed = done = 0
     cooldown = False
     for sweep in result.accounts:
@@ -250,7 +252,7 @@ def sweep_exit_code(result: SweepResult) -> ExitCode:
             failed += sum(1 for line in lines if line.status in {"failed", "unknown"})
             done += sum(1 for line in lines if line.status == "converted")
             cooldown = cooldown or sweep.convert.cooldown is not None
-    if errors or failed:
+    if errors or failed or banned:
         return ExitCode.PARTIAL
     if result.dry_run:
         return ExitCode.OK

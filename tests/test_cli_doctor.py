@@ -37,17 +37,26 @@ def test_withdrawal_permission_is_a_warning_and_read_only_key_fails(
 ) -> None:
     sim = sim_factory(
         scenario(
-            binance={"permissions": {"enableReading": True, "enableSpotAndMarginTrading": True,
-                                     "enableWithdrawals": True}},
+            binance={
+                "permissions": {
+                    "enableReading": True,
+                    "enableSpotAndMarginTrading": True,
+                    "enableWithdrawals": True,
+                }
+            },
             bybit={"permissions": {"readOnly": 1}},
         )
     )
     result = cli("--config", str(write_config(tmp_path, accounts_for(sim))), "doctor")
     assert result.code == 3
-    assert any(line.startswith("warn") and "main (binance)" in line and "withdrawals" in line
-               for line in result.out.splitlines())
-    assert any(line.startswith("FAIL") and "uta (bybit) spot trading" in line
-               for line in result.out.splitlines())
+    assert any(
+        line.startswith("warn") and "main (binance)" in line and "withdrawals" in line
+        for line in result.out.splitlines()
+    )
+    assert any(
+        line.startswith("FAIL") and "uta (bybit) spot trading" in line
+        for line in result.out.splitlines()
+    )
 
 
 def test_rejected_key_fails_without_printing_secrets(
@@ -55,7 +64,8 @@ def test_rejected_key_fails_without_printing_secrets(
 ) -> None:
     sim = sim_factory(DEMO_SCENARIO)
     monkeypatch.setenv("T_BINANCE_SECRET", "wrong-secret-value-1")
-    result = cli("--config", str(write_config(tmp_path, accounts_for(sim))), "doctor",
-                 "--account", "main")
+    result = cli(
+        "--config", str(write_config(tmp_path, accounts_for(sim))), "doctor", "--account", "main"
+    )
     assert result.code == 3
     assert "FAIL" in result.out and "wrong-secret-value-1" not in result.out + result.err

@@ -74,8 +74,18 @@ def test_scan_json_reports_every_balance_with_a_verdict(
     held = {a for a in wallet.assets() if sum(wallet.get(a)) > 0}
     assert set(by_asset(binance)) == held
     for row in binance["assets"] + bybit["assets"]:
-        assert set(row) >= {"asset", "free", "locked", "value", "status", "reason", "market",
-                            "sell_qty", "residual", "convertible"}
+        assert set(row) >= {
+            "asset",
+            "free",
+            "locked",
+            "value",
+            "status",
+            "reason",
+            "market",
+            "sell_qty",
+            "residual",
+            "convertible",
+        }
         free, sell = Decimal(row["free"]), Decimal(row["sell_qty"])
         residual = Decimal(row["residual"])
         if row["status"] == "sellable":
@@ -176,14 +186,19 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_network_down_names_account_and_host(
-    cli: Any, keys: None, tmp_path: Path
-) -> None:
+def test_network_down_names_account_and_host(cli: Any, keys: None, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     config = write_config(
         tmp_path,
-        [{"name": "main", "exchange": "binance", "api_key_env": "T_BINANCE_KEY",
-          "api_secret_env": "T_BINANCE_SECRET", "base_url": url}],
+        [
+            {
+                "name": "main",
+                "exchange": "binance",
+                "api_key_env": "T_BINANCE_KEY",
+                "api_secret_env": "T_BINANCE_SECRET",
+                "base_url": url,
+            }
+        ],
     )
     result = cli("--config", str(config), "scan")
     assert result.code == 3
@@ -194,14 +209,19 @@ def test_network_down_names_account_and_host(
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ("[[accounts]]\nname='a'\nexchange='kraken'\napi_key_env='X'\napi_secret_env='Y'\n",
-         "exchange"),
+        (
+            "[[accounts]]\nname='a'\nexchange='kraken'\napi_key_env='X'\napi_secret_env='Y'\n",
+            "exchange",
+        ),
         ("dust_treshold = '10'\n", "dust_treshold"),
         ("dust_threshold = 'ten'\n[[accounts]]\nname='a'\nexchange='binance'\n", "dust_threshold"),
         ("dust_threshold = '-1'\n[[accounts]]\nname='a'\nexchange='binance'\n", "dust_threshold"),
         ("quote = \n", "line 1"),
-        ("[[accounts]]\nname='a'\nexchange='binance'\napi_key_env='NOPE_K'\napi_secret_env='NOPE_S'\n"
-         "base_url='ftp://x'\n", "base_url"),
+        (
+            "[[accounts]]\nname='a'\nexchange='binance'\napi_key_env='NOPE_K'\napi_secret_env='NOPE_S'\n"
+            "base_url='ftp://x'\n",
+            "base_url",
+        ),
     ],
 )
 def test_config_errors_are_one_line_exit_2(
@@ -229,8 +249,15 @@ def test_missing_secret_env_var_exit_2_before_any_request(
 def test_inline_keys_refused_when_file_is_readable_by_others(
     cli: Any, demo_sim: Any, tmp_path: Path
 ) -> None:
-    accounts = [{"name": "main", "exchange": "binance", "api_key": BINANCE_KEY,
-                 "api_secret": BINANCE_SECRET, "base_url": demo_sim.url("binance")}]
+    accounts = [
+        {
+            "name": "main",
+            "exchange": "binance",
+            "api_key": BINANCE_KEY,
+            "api_secret": BINANCE_SECRET,
+            "base_url": demo_sim.url("binance"),
+        }
+    ]
     config = write_config(tmp_path, accounts, mode=0o644)
     result = cli("--config", str(config), "scan")
     assert result.code == 2 and "chmod 600" in result.err

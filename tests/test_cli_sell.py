@@ -63,8 +63,19 @@ def test_dry_run_json_lists_planned_orders(cli: Any, sim: Any, config: Path) -> 
     orders = {o["asset"]: o for o in doc["accounts"][0]["orders"]}
     assert orders["ADA"]["status"] == "planned" and orders["ADA"]["market"] == "ADAUSDT"
     for order in orders.values():
-        assert set(order) == {"asset", "market", "qty", "status", "client_order_id", "filled_qty",
-                              "proceeds", "fee", "fee_asset", "residual", "error"}
+        assert set(order) == {
+            "asset",
+            "market",
+            "qty",
+            "status",
+            "client_order_id",
+            "filled_qty",
+            "proceeds",
+            "fee",
+            "fee_asset",
+            "residual",
+            "error",
+        }
     assert order_posts(sim) == 0
 
 
@@ -72,8 +83,12 @@ def test_yes_sells_exactly_the_planned_quantities_and_records_them(
     cli: Any, sim: Any, config: Path
 ) -> None:
     plan = json.loads(cli("--config", str(config), "sell", "--dry-run", "--json").out)
-    planned = {(a["name"], o["asset"]): Decimal(o["qty"])
-               for a in plan["accounts"] for o in a["orders"] if o["status"] == "planned"}
+    planned = {
+        (a["name"], o["asset"]): Decimal(o["qty"])
+        for a in plan["accounts"]
+        for o in a["orders"]
+        if o["status"] == "planned"
+    }
     before = {k: free(sim, "binance" if k[0] == "main" else "bybit", k[1]) for k in planned}
     result = cli("--config", str(config), "sell", "--yes", "--json")
     assert result.code == 0, result.err
@@ -93,8 +108,21 @@ def test_yes_sells_exactly_the_planned_quantities_and_records_them(
     recorded = {(r["account"], r["asset"]) for r in history if r["kind"] == "order"}
     assert set(planned) <= recorded
     assert all(r["status"] == "filled" for r in history)
-    assert {"time", "exchange", "account", "kind", "asset", "qty", "received_asset", "received_qty",
-            "fee", "fee_asset", "order_id", "client_id", "status"} <= set(history[0])
+    assert {
+        "time",
+        "exchange",
+        "account",
+        "kind",
+        "asset",
+        "qty",
+        "received_asset",
+        "received_qty",
+        "fee",
+        "fee_asset",
+        "order_id",
+        "client_id",
+        "status",
+    } <= set(history[0])
     csv_lines = cli("--config", str(config), "history", "--csv").out.strip().splitlines()
     assert csv_lines[0].startswith("time,exchange,account,kind,sold_asset,sold_qty")
     assert len(csv_lines) == len(history) + 1
@@ -145,12 +173,34 @@ def test_max_value_caps_the_run(cli: Any, sim: Any, config: Path) -> None:
 def test_to_restricts_markets_and_asset_names_a_large_balance(
     cli: Any, sim: Any, config: Path
 ) -> None:
-    doc = json.loads(cli("--config", str(config), "sell", "--dry-run", "--json", "--account",
-                         "main", "--to", "ETH").out)
+    doc = json.loads(
+        cli(
+            "--config",
+            str(config),
+            "sell",
+            "--dry-run",
+            "--json",
+            "--account",
+            "main",
+            "--to",
+            "ETH",
+        ).out
+    )
     markets = {o["market"] for o in doc["accounts"][0]["orders"] if o["status"] == "planned"}
     assert markets and all(m.endswith("ETH") for m in markets)
-    big = json.loads(cli("--config", str(config), "sell", "--dry-run", "--json", "--account",
-                         "main", "--asset", "btc").out)
+    big = json.loads(
+        cli(
+            "--config",
+            str(config),
+            "sell",
+            "--dry-run",
+            "--json",
+            "--account",
+            "main",
+            "--asset",
+            "btc",
+        ).out
+    )
     assert [o["asset"] for o in big["accounts"][0]["orders"]] == ["BTC"]
 
 
@@ -174,11 +224,31 @@ def test_a_market_halted_underneath_is_skipped_and_others_go_on(
     binance = sim.dialect("binance")
     server = sim.servers["binance"]
     server.faults.add(
-        "action", "/api/v3/order", method="POST", calls=1,
-        action=lambda: [binance.set_symbol(s, status="HALT")
-                        for s in ("ADAUSDT", "ADABTC", "ADAETH", "ADABNB", "ADATUSD",
-                                  "XRPETH", "XRPBTC", "XRPUSDT", "XRPBNB", "XRPTUSD", "XRPFDUSD",
-                                  "LTCETH", "LTCBTC", "LTCUSDT", "LTCBNB", "LTCTUSD")],
+        "action",
+        "/api/v3/order",
+        method="POST",
+        calls=1,
+        action=lambda: [
+            binance.set_symbol(s, status="HALT")
+            for s in (
+                "ADAUSDT",
+                "ADABTC",
+                "ADAETH",
+                "ADABNB",
+                "ADATUSD",
+                "XRPETH",
+                "XRPBTC",
+                "XRPUSDT",
+                "XRPBNB",
+                "XRPTUSD",
+                "XRPFDUSD",
+                "LTCETH",
+                "LTCBTC",
+                "LTCUSDT",
+                "LTCBNB",
+                "LTCTUSD",
+            )
+        ],
     )
     result = cli("--config", str(config), "sell", "--yes", "--json", "--account", "main")
     assert result.code == 4

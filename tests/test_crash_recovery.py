@@ -57,8 +57,13 @@ def run_dustsweep(config: Path, home: Path, victim: Victim | None, *args: str) -
 
 def one_account(sim: Any, exchange: str, tmp_path: Path) -> Path:
     key, secret = DEMO_KEYS[exchange]
-    account = {"name": "main", "exchange": exchange, "api_key": key, "api_secret": secret,
-               "base_url": sim.url(exchange)}
+    account = {
+        "name": "main",
+        "exchange": exchange,
+        "api_key": key,
+        "api_secret": secret,
+        "base_url": sim.url(exchange),
+    }
     return write_config(tmp_path, [account], keep=["BNB"], reconcile_window_s=2)
 
 
@@ -124,10 +129,21 @@ def test_killed_sell_is_settled_by_the_next_run(
     # And nothing sellable is left behind.
     again = json.loads(
         subprocess.run(
-            [sys.executable, "-m", "dustsweep", "--config", str(config), "sell", "--dry-run",
-             "--json"],
-            capture_output=True, text=True, env={**os.environ, "DUSTSWEEP_HOME": str(home)},
-            check=False, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "dustsweep",
+                "--config",
+                str(config),
+                "sell",
+                "--dry-run",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DUSTSWEEP_HOME": str(home)},
+            check=False,
+            timeout=120,
         ).stdout
     )
     primary = [o for o in again["accounts"][0]["orders"] if o["status"] == "planned"]

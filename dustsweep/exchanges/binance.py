@@ -61,6 +61,8 @@ class BinanceExchange(ConvertApi):
 
     name = "binance"
     native_targets: tuple[str, ...] = ()  # BNB plus whatever dust-convert accepts: ask it
+    # fetch_convertible reads dust-btc, whose eligibility is for conversions into BNB only.
+    convertible_target: str | None = "BNB"
 
     def __init__(
         self, credentials: Credentials, *, sleep: Callable[[float], None] = time.sleep
@@ -260,6 +262,8 @@ class BinanceExchange(ConvertApi):
         except ExchangeError as err:
             if isinstance(err, _NOT_ABOUT_TARGET) and err.code != -1002:
                 raise
+            if isinstance(err, ConversionRejected) and err.kind in {"cooldown", "insufficient"}:
+                raise  # about the account, not the target
             raise ConversionRejected(
                 f"{err}; target {target} is not supported",
                 kind="unsupported_target",
@@ -335,6 +339,9 @@ class BinanceExchange(ConvertApi):
                 return None
             raise
 
+    def _server_now_ms(self) -> int:
+        return int(time.time() * 1000) + self.clock_offset_ms
+
     def conversions_since(self, since_ms: int) -> list[ConversionResult]:
         """The dust log from ``since_ms`` on (exchange time), with amounts: one result per
         conversion, oldest first, [] when none.
@@ -348,7 +355,8 @@ class BinanceExchange(ConvertApi):
         since_ms = int(since_ms)
         return self._transport.read(
             self._ctx(f"read the dust log since {since_ms} (GET /sapi/v1/asset/dribblet)"),
-            lambda c: c.get_dust_log(startTime=since_ms),
+            # Older docs require endTime with startTime (at most 90 days apart); now is cheap.
+            lambda c: c.get_dust_log(startTime=since_ms, endTime=self._server_now_ms()),
             lambda body: dust.conversion_log(body, since_ms),
         )
 

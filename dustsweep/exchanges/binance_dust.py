@@ -16,7 +16,6 @@ from dustsweep.exchanges.binance_parse import ZERO, as_dict, as_list, dec
 from dustsweep.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
 
 # Convert order statuses: only SUCCESS is final and good; PROCESS/ACCEPT_SUCCESS need polling.
-CONVERT_PENDING = frozenset({"PROCESS", "ACCEPT_SUCCESS"})
 CONVERT_FINAL = frozenset({"SUCCESS", "FAIL"})
 
 
@@ -183,7 +182,7 @@ def conversion_log(body: object, since_ms: int) -> list[ConversionResult]:
     text dates) is dropped: reconciliation takes a batch as proof that a send converted, so a
     batch that cannot be placed after the send must not count. The target is the detail's
     ``targetAsset`` where the log names one (the simulator does for dust-convert); the
-    documented log has none, and it is the dust->BNB log, so the default is BNB.
+    documented log has none, so the target is then "" (unknown).
     ``transferedAmount`` is the net received (the log example: gross - fee).
     """
     data = as_dict(body, "dribblet")
@@ -217,7 +216,9 @@ def _logged_batch(
 ) -> list[ConversionResult]:
     """One result per target named in the batch (one request has one target, so normally a
     single result; a batch mixing targets is split rather than mislabelled)."""
-    default = str(batch.get("targetAsset") or "BNB")
+    # The documented log names no target (a dust-convert into USDT is logged like a dust->BNB
+    # one): "" says "unknown", and a reader matches such a batch by its assets alone.
+    default = str(batch.get("targetAsset") or "")
     by_target: dict[str, list[ConversionLine]] = {}
     for item in details:
         target = str(item.get("targetAsset") or default)

@@ -32,7 +32,12 @@ ORDER = "order"
 CONVERT = "convert"
 
 # Codes whose outcome is unknown: the request may or may not have been executed.
-_UNKNOWN_OUTCOME = {-1000: "unknown error", -1007: "backend timeout", -1008: "server busy"}
+_UNKNOWN_OUTCOME = {
+    -1000: "unknown error",
+    -1006: "unexpected response from the message bus",
+    -1007: "backend timeout",
+    -1008: "server busy",
+}
 _AUTH_HINTS = {
     -1002: "the key is not authorized for this endpoint (API management permissions)",
     -1022: "check the API secret (signature rejected)",

@@ -263,6 +263,7 @@ class BybitExchange:
 
     name = "bybit"
     native_targets: tuple[str, ...] = TARGETS
+    convertible_target: str | None = None  # the small-balance list holds for every target
 
     def __init__(
         self,

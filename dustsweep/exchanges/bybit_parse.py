@@ -45,7 +45,6 @@ CONVERSION_STATUS = {
     "failed": "failed",
     "partial_fulfillment": "partial",
 }
-FINAL_CONVERSION_STATUSES = frozenset(CONVERSION_STATUS)
 
 
 def dec(value: object) -> Decimal:
