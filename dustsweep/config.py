@@ -208,6 +208,9 @@ class AccountConfig(BaseModel):
         return self.api_key is not None or self.api_secret is not None
 
 
+DEFAULT_SELL_QUOTES = ("USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH")
+
+
 class Config(BaseModel):
     """The whole file. Money settings are Decimal; asset names are upper-case."""
 
@@ -216,7 +219,8 @@ class Config(BaseModel):
     quote: Asset = "USDT"
     dust_threshold: NonNegative = Decimal("10")
     keep: Assets = ()
-    sell_quotes: Assets = ("USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH")
+    # None: the quote asset first, then the usual quotes (the issue's default).
+    sell_quotes: Assets | None = None
     notional_margin: Annotated[Number, AfterValidator(_below_half)] = Decimal("0.01")
     fee_rate: Annotated[Number, AfterValidator(_below_one)] = Decimal("0.001")
     rules_ttl_hours: Annotated[StrictInt, Field(ge=0)] = 24
@@ -244,6 +248,13 @@ class Config(BaseModel):
     def cooldown_seconds(self) -> int:
         return int(self.cooldown_hours * 3600)
 
+    @property
+    def effective_sell_quotes(self) -> tuple[str, ...]:
+        """``sell_quotes`` as written, or the quote asset followed by the usual quotes."""
+        if self.sell_quotes is not None:
+            return tuple(self.sell_quotes)
+        return (self.quote, *(q for q in DEFAULT_SELL_QUOTES if q != self.quote))
+
     def account_names(self) -> list[str]:
         return [account.name for account in self.accounts]
 
@@ -255,7 +266,7 @@ class Config(BaseModel):
             quote=self.quote,
             dust_threshold=self.dust_threshold,
             keep=frozenset(self.keep),
-            sell_quotes=tuple(self.sell_quotes),
+            sell_quotes=self.effective_sell_quotes,
             notional_margin=self.notional_margin,
             fee_rate=self.fee_rate,
         )
@@ -367,7 +378,7 @@ def _check_semantics(config: Config, file: Path) -> None:
         for field in ("api_key", "api_secret"):
             if getattr(account, field) is not None and getattr(account, f"{field}_env"):
                 raise ConfigError(f"{file}: {where}.{field}: set {field} or {field}_env, not both")
-    if not config.sell_quotes:
+    if config.sell_quotes is not None and not config.sell_quotes:
         raise ConfigError(f'{file}: sell_quotes: list at least one quote asset, e.g. ["USDT"]')
 
 

@@ -123,7 +123,11 @@ def execute_conversion(plan: ConversionPlan, ctx: ConversionContext) -> Conversi
     for item, error in unquoted:
         fallback = fallback_to_native(item)
         if fallback is None:
-            outcome.lines.extend(not_sent([item], plan.target, FAILED, error))
+            # Nothing was sent (e.g. a key without Convert access: the pair list is public),
+            # so nothing failed: the asset stays, with the reason.
+            outcome.lines.extend(
+                not_sent([item], plan.target, SKIPPED, f"no Convert quote: {error}")
+            )
             continue
         native.append(fallback)
         outcome.notes.append(

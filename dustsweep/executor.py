@@ -176,6 +176,15 @@ def _sell_followups(state: RunState, plan: SellPlan, result: SellResult) -> list
         dust_assets=frozenset(o.asset for o in plan.orders),
         never_sell=ctx.never_sell,
     )
+    if ctx.vet is not None:
+        vetted = []
+        for order in orders:
+            checked = ctx.vet(order)
+            if isinstance(checked, str):
+                result.notes.append(f"follow-up sale of {order.asset} not attempted: {checked}")
+            else:
+                vetted.append(checked)
+        orders = vetted
     _note_unsold(result, received, orders, balances, quote)
     return _run_orders(state, orders, quotes=(quote,), followup=True)
 

@@ -15,6 +15,7 @@ from dustsweep.exchanges.base import Exchange
 from dustsweep.executor_ids import new_run_token
 from dustsweep.ledger import Ledger
 from dustsweep.models import ZERO, MarketRules, Snapshot
+from dustsweep.planner import PlannedOrder
 from dustsweep.policy import Policy
 
 # Outcome statuses. ``planned``: a dry run; ``unknown``: the ledger record stays pending and
@@ -58,6 +59,9 @@ class ExecutionContext:
     never_sell: frozenset[str] = frozenset()
     max_rate_wait_s: float = DEFAULT_MAX_RATE_WAIT_S
     followup: bool = True
+    # Checks orders planned during the run (follow-ups) the way the caller checked the plan
+    # (e.g. Binance NOTIONAL at the average price): an order, a re-planned one, or why not.
+    vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

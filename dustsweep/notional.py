@@ -15,6 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from dustsweep.errors import ExchangeError
 from dustsweep.lots import plain
 from dustsweep.models import Snapshot
 from dustsweep.planner import PlannedOrder, SellPlan, Skip, replan_asset
@@ -97,7 +98,11 @@ class NotionalCheck:
         if order.qty * order.price >= needed * HEADROOM:
             return None
         if order.symbol not in self._prices:
-            self._prices[order.symbol] = self.exchange.notional_price(order.symbol)
+            try:
+                self._prices[order.symbol] = self.exchange.notional_price(order.symbol)
+            except ExchangeError as err:
+                rule = rules.min_notional_rule
+                return f"its average price could not be read to check {rule}: {err}"
         price = self._prices[order.symbol]
         if price is None or order.qty * price >= needed:
             return None

@@ -8,13 +8,13 @@ each account. Execution goes through the executor, the only code that moves mone
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
 
-from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.errors import Banned, DustsweepError, ExitCode
 from dustsweep.notional import JudgesNotional, NotionalCheck
 from dustsweep.service import AccountHandle, App, run_concurrently
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from dustsweep.executor import OrderOutcome, SellResult
     from dustsweep.ledger import Ledger
     from dustsweep.models import Snapshot
-    from dustsweep.planner import SellPlan
+    from dustsweep.planner import PlannedOrder, SellPlan
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class AccountSell:
     reconciled: list[OrderOutcome] = field(default_factory=list)
     result: SellResult | None = None
     error: DustsweepError | None = None
+    vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None  # for follow-up orders
 
     @property
     def actions(self) -> int:
@@ -86,10 +87,8 @@ class SellRun:
         if not isinstance(exchange, JudgesNotional):
             return
         checker = NotionalCheck(exchange, snapshot, self.app.config.policy(), self._quotes())
-        try:
-            sell.plan = checker.apply(plan)
-        except DustsweepError as exc:
-            sell.error = exc
+        sell.plan = checker.apply(plan)
+        sell.vet = checker.check
 
     def _quotes(self) -> tuple[str, ...] | None:
         return (self.options.to_asset,) if self.options.to_asset else None
@@ -139,10 +138,15 @@ class SellRun:
                 max_value=remaining,
                 only=frozenset(config.only) or None,
                 max_value_per_asset=config.max_value_per_asset,
-                never_sell=self.options.never_sell | self._never_sell(sell),
+                never_sell=self.options.never_sell | self._never_sell(sell) | self._unsettled(sell),
             )
             if remaining is not None:
                 remaining = max(Decimal(0), remaining - sell.plan.expected_value)
+
+    @staticmethod
+    def _unsettled(sell: AccountSell) -> frozenset[str]:
+        """Assets with an earlier order whose outcome is still unknown: not sold again now."""
+        return frozenset(o.asset for o in sell.reconciled if o.status == "unknown")
 
     def _never_sell(self, sell: AccountSell) -> frozenset[str]:
         """Hook for sweep: an account's own conversion target is never sold."""
@@ -151,7 +155,9 @@ class SellRun:
     def execute(self, sells: Sequence[AccountSell]) -> None:
         """Place every planned order, accounts concurrently; results land on each AccountSell."""
         assert self.live, "only a live run places orders"
-        run_concurrently([partial(self._execute_one, s) for s in sells if s.actions])
+        run_concurrently(
+            [partial(self._execute_one, s) for s in sells if s.actions and s.error is None]
+        )
 
     def _execute_one(self, sell: AccountSell) -> None:
         from dustsweep.executor import ExecutionContext, execute_sells
@@ -173,6 +179,7 @@ class SellRun:
             sell_quotes=self._quotes(),
             never_sell=self.options.never_sell | self._never_sell(sell),
             followup=self.options.followup and to_asset is None,
+            vet=sell.vet,
         )
         try:
             sell.result = execute_sells(plan, ctx)
@@ -200,7 +207,7 @@ def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
         failed += sum(1 for o in sell.reconciled if o.status == "unknown")
         outcomes = sell.result.outcomes if sell.result is not None else []
         if sell.result is not None and sell.result.banned:
-            errors.append(DustsweepError(sell.result.banned))
+            errors.append(Banned(sell.result.banned))
         failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
         filled += sum(1 for o in outcomes if o.status in {"filled", "partially_filled"})
     worked = [s for s in sells if s.error is None]

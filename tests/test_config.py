@@ -53,7 +53,7 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ACCOUNT), {})
     assert config.quote == "USDT"
     assert config.dust_threshold == Decimal("10")
-    assert config.sell_quotes == ("USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH")
+    assert config.effective_sell_quotes == ("USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH")
     assert config.notional_margin == Decimal("0.01")
     assert config.fee_rate == Decimal("0.001")
     assert config.rules_ttl_hours == 24
@@ -82,7 +82,7 @@ def test_values_are_normalised(tmp_path: Path) -> None:
     assert config.quote == "USDC"
     assert config.dust_threshold == Decimal("2.5")  # a TOML float goes through str(), exactly
     assert config.keep == ("BNB", "ETH")
-    assert config.sell_quotes == ("USDC", "BTC")
+    assert config.effective_sell_quotes == ("USDC", "BTC")
     assert config.only == ("DOGE",)
     assert config.max_value_per_run == Decimal("100.50")
     assert config.log_file == tmp_path / "logs" / "run.log"  # relative to the config file
@@ -106,7 +106,7 @@ def test_policy_is_built_from_config(tmp_path: Path) -> None:
     assert policy.quote == "USDC"
     assert policy.dust_threshold == Decimal("3")
     assert policy.keep == frozenset({"BNB"})
-    assert policy.sell_quotes == ("USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH")
+    assert policy.sell_quotes == ("USDC", "USDT", "FDUSD", "BTC", "BNB", "ETH")  # quote first
     assert policy.notional_margin == Decimal("0.01")
     assert policy.fee_rate == Decimal("0.002")
     assert policy.bridges == Policy().bridges
@@ -466,3 +466,12 @@ def test_example_commented_urls_validate(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, text), {})
     assert config.accounts[1].base_url == "https://api-testnet.bybit.com"
     assert config.log_file is not None and config.log_file.is_absolute()
+
+
+def test_default_sell_quotes_start_with_the_quote_asset(tmp_path: Path) -> None:
+    """The issue's default: the quote asset, then USDC, FDUSD, BTC, BNB, ETH."""
+    path = tmp_path / "config.toml"
+    path.write_text('quote = "USDC"\n[[accounts]]\nname = "a"\nexchange = "binance"\n')
+    config = load_config(path, {})
+    assert config.effective_sell_quotes == ("USDC", "USDT", "FDUSD", "BTC", "BNB", "ETH")
+    assert config.policy().sell_quotes[0] == "USDC"
