@@ -232,6 +232,7 @@ def run_moving(
     --dry-run; the lock is taken before the first request of such a run.
     """
     from dustsweep import render
+    from dustsweep.ledger import run_outcome
 
     app = session.app()
     resolved = app.resolve(accounts)
@@ -253,6 +254,7 @@ def run_moving(
             if execute:
                 run.run_id = ledger.begin_run(command.name, dry_run=False)
                 run.execute(items)
+                ledger.end_run(run.run_id, run_outcome(command.exit_code(items, True)))
             if as_json:
                 render.print_json(command.document(dry, items))
             elif execute:
@@ -302,11 +304,11 @@ def money_moving_run(app: App, command: str, *, live: bool) -> Iterator[Ledger |
     if not live:
         yield None
         return
-    from dustsweep.ledger import Ledger
+    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger
     from dustsweep.state import RunLock
 
     with RunLock(app.state_dir):
-        ledger = Ledger(app.state_dir / "history.sqlite3")
+        ledger = Ledger(app.state_dir / LEDGER_FILE_NAME)
         try:
             yield ledger
         finally:
@@ -333,9 +335,9 @@ def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bo
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be used together")
     from dustsweep import render
-    from dustsweep.ledger import Ledger, write_csv
+    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger, write_csv
 
-    path = session.state_dir() / "history.sqlite3"
+    path = session.state_dir() / LEDGER_FILE_NAME
     records = []
     if path.exists():
         ledger = Ledger(path)
@@ -346,7 +348,9 @@ def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bo
     if as_json:
         render.print_json([r.to_json() for r in records])
     elif as_csv:
-        write_csv(records, sys.stdout)
+        # A tax tool imports every row: only what actually executed belongs there.
+        executed = {"filled", "partially_filled", "converted"}
+        write_csv([r for r in records if r.status in executed], sys.stdout)
     else:
         render.print_history(render.make_console(), records)
     return ExitCode.OK
@@ -500,9 +504,9 @@ def log_summary(result: Any) -> None:
 
 def open_ledger(app: App) -> Ledger:
     """The history, read for a dry run (the cool-down looks at past conversions)."""
-    from dustsweep.ledger import Ledger
+    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger
 
-    return Ledger(app.state_dir / "history.sqlite3")
+    return Ledger(app.state_dir / LEDGER_FILE_NAME)
 
 
 @cli.command(epilog=EPILOG)
@@ -513,26 +517,37 @@ def doctor(session: Session, accounts: Sequence[str]) -> int:
 
     Exit 0 when every check passes (warnings allowed), 3 otherwise.
     """
+    from dustsweep.config import credentials, select_accounts
     from dustsweep.service import run_concurrently
 
     app = session.app()
-    resolved = app.resolve(accounts)
+    chosen = select_accounts(app.config, list(accounts))
 
-    def check(account: Any, creds: Any) -> list[tuple[str, bool, str]]:
+    def check(account: Any) -> list[tuple[str, bool, str]]:
+        """One account's rows; nothing it raises stops the other accounts' checks."""
+        try:
+            creds = credentials(account, app.config_path, app.env)
+        except DustsweepError as exc:
+            return [("keys present", False, str(exc))]
         rows = [("keys present", True, "key and secret found")]
-        handle = app.open(account, creds)
+        try:
+            handle = app.open(account, creds)
+        except DustsweepError as exc:
+            return [*rows, ("adapter", False, str(exc))]
         try:
             rows += handle.exchange.check_access()
+            if any(name == "clock" and ok for name, ok, _ in rows):
+                offset = handle.exchange.clock_offset_ms
+                app.offsets.save(account.exchange, handle.base_url, offset)
+        except DustsweepError as exc:
+            rows.append(("checks", False, str(exc)))
         finally:
             handle.exchange.close()
-        for name, ok, _detail in rows:
-            if name == "clock" and ok:
-                app.offsets.save(account.exchange, handle.base_url, handle.exchange.clock_offset_ms)
         return rows
 
-    results = run_concurrently([functools.partial(check, a, c) for a, c in resolved])
+    results = run_concurrently([functools.partial(check, a) for a in chosen])
     failed = False
-    for (account, _creds), rows in zip(resolved, results, strict=True):
+    for account, rows in zip(chosen, results, strict=True):
         for name, ok, detail in rows:
             warning = detail.lower().startswith("warning")
             mark = "ok  " if ok else ("warn" if warning else "FAIL")

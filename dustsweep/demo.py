@@ -18,7 +18,7 @@ from dustsweep.errors import ExitCode
 def run_demo(*, show_all: bool = False, as_json: bool = False) -> int:
     from dustsweep import render
     from dustsweep.config import load_config
-    from dustsweep.ledger import Ledger
+    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger
     from dustsweep.service import App, outcome_code
     from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml
     from dustsweep.sim.run import start_sim
@@ -48,7 +48,7 @@ def run_demo(*, show_all: bool = False, as_json: bool = False) -> int:
             render.print_scan(console, config.quote, scans, show_all)
             console.print("[bold]$ dustsweep sweep --yes[/bold]   (on the simulator)\n")
         with RunLock(state):
-            ledger = Ledger(state / "history.sqlite3")
+            ledger = Ledger(state / LEDGER_FILE_NAME)
             try:
                 result = Sweep(app, ledger, live=True).run(app.resolve([]))
             finally:

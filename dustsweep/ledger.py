@@ -27,6 +27,13 @@ from dustsweep.errors import DustsweepError
 
 SCHEMA_VERSION = 1
 LEDGER_FILE_NAME = "history.sqlite3"
+
+
+def run_outcome(code: int) -> str:
+    """The history's word for how a run ended, from its exit code."""
+    return {0: "ok", 4: "partial", 5: "not now"}.get(int(code), "failed")
+
+
 KINDS = frozenset({"order", "conversion"})
 STATUSES = frozenset(
     {"pending", "filled", "partially_filled", "rejected", "cancelled", "converted", "failed"}

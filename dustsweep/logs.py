@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,6 +51,8 @@ def configure_logging(
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Private like the history: it names accounts, assets and amounts.
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         rotating = logging.handlers.RotatingFileHandler(
             log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
         )

@@ -111,9 +111,16 @@ def write_scan_csv(scans: Sequence[AccountScan], stream: IO[str] | None = None) 
             continue
         for item in scan.report.assets:
             row = asset_row(item)
-            writer.writerow(
-                (scan.name, scan.exchange, *("" if row[k] is None else row[k] for k in SCAN_FIELDS))
-            )
+            writer.writerow((scan.name, scan.exchange, *(csv_cell(row[k]) for k in SCAN_FIELDS)))
+
+
+def csv_cell(value: Any) -> str:
+    """CSV text like the JSON's: "" for null, true/false for booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -224,12 +231,6 @@ def print_totals(console: Console, quote: str, report: AccountReport) -> None:
 
 def _d(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
-
-
-def print_lines(lines: Iterable[str], stream: IO[str] | None = None) -> None:
-    out = stream or sys.stdout
-    for line in lines:
-        out.write(line + "\n")
 
 
 def print_history(console: Console, records: Sequence[Any]) -> None:

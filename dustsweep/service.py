@@ -7,13 +7,12 @@ One account failing never hides the others: its error is kept beside them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dustsweep.errors import ClockSkew, DustsweepError, ExitCode
 from dustsweep.models import MarketRules, Snapshot
@@ -200,16 +199,3 @@ def outcome_code(errors: Sequence[DustsweepError | None]) -> ExitCode:
     if len(failed) < len(errors):
         return ExitCode.PARTIAL
     return failed[0].exit_code
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def jsonable(value: Any) -> Any:
-    """Decimals as plain strings (never exponents), None kept as null."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return value

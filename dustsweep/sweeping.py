@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dustsweep.converting import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.ledger import run_outcome
 from dustsweep.selling import AccountSell, SellOptions, SellRun
 from dustsweep.service import App, run_concurrently
 
@@ -168,6 +169,8 @@ class Sweep:
             )
         self._what_is_left(result)
         sells.close(sell_items)
+        if sells.run_id is not None:
+            self.ledger.end_run(sells.run_id, run_outcome(sweep_exit_code(result)))
         return result
 
     @staticmethod

@@ -69,3 +69,18 @@ def test_rejected_key_fails_without_printing_secrets(
     )
     assert result.code == 3
     assert "FAIL" in result.out and "wrong-secret-value-1" not in result.out + result.err
+
+
+def test_a_missing_key_is_a_failed_check_and_the_other_account_is_still_checked(
+    cli: Any, sim_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = sim_factory(DEMO_SCENARIO)
+    monkeypatch.delenv("T_BYBIT_SECRET")
+    result = cli("--config", str(write_config(tmp_path, accounts_for(sim))), "doctor")
+    assert result.code == 3
+    lines = result.out.splitlines()
+    assert any(
+        line.startswith("FAIL uta (bybit) keys present") and "T_BYBIT_SECRET" in line
+        for line in lines
+    )
+    assert any(line.startswith("ok   main (binance) keys accepted") for line in lines)

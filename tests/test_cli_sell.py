@@ -290,3 +290,18 @@ def test_binance_notional_is_checked_at_the_average_price_before_sending(
     assert "ADAUSDT" not in {o.symbol for o in orders}  # never sent where it would break NOTIONAL
     avg_requests = [r for r in sim.servers["binance"].requests if r[1] == "/api/v3/avgPrice"]
     assert 0 < len(avg_requests) <= 2 * len(orders)
+
+
+def test_history_csv_holds_only_what_executed(cli: Any, isolated_env: Path) -> None:
+    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger
+
+    ledger = Ledger(isolated_env / LEDGER_FILE_NAME)
+    run = ledger.begin_run("sell", dry_run=False)
+    common = {"exchange": "binance", "account": "main", "kind": "order", "run_id": run}
+    ledger.add(asset="ADA", qty=Decimal("12.3"), status="filled", client_id="ds-a-ADA", **common)
+    ledger.add(asset="XRP", qty=Decimal("1"), status="rejected", client_id="ds-a-XRP", **common)
+    ledger.close()
+    everything = json.loads(cli("history", "--json").out)
+    assert {r["status"] for r in everything} == {"filled", "rejected"}
+    rows = cli("history", "--csv").out.strip().splitlines()
+    assert len(rows) == 2 and ",ADA," in rows[1]
