@@ -542,7 +542,7 @@ def doctor(session: Session, accounts: Sequence[str]) -> int:
         except DustsweepError as exc:
             rows.append(("checks", False, str(exc)))
         finally:
-            handle.exchange.close()
+            handle.close()
         return rows
 
     results = run_concurrently([functools.partial(check, a) for a in chosen])

@@ -94,7 +94,15 @@ def cooldown_after_refusal(
     error: ExchangeError,
 ) -> CooldownActive:
     """The exchange refused because of its cool-down (Binance -5006): say until when, if the
-    last conversion can be dated; the lookup is best effort, the refusal stands either way."""
+    last conversion can be dated; the lookup is best effort, the refusal stands either way.
+    An exchange without a cool-down (Bybit 700021: another conversion is still processing)
+    gets no invented end time."""
+    if not has_conversion_cooldown(exchange):
+        return CooldownActive(
+            f"{exchange.name} account '{account}': the exchange refuses another small-balance "
+            f"conversion for now (try again later): {error}",
+            until_ms=None,
+        )
     try:
         remote = exchange.last_conversion_ms()
     except ExchangeError:

@@ -245,7 +245,7 @@ class ConvertRun:
     def close(self, items: Sequence[AccountConvert]) -> None:
         for item in items:
             if item.handle is not None:
-                item.handle.exchange.close()
+                item.handle.close()
 
 
 def convert_exit_code(items: Sequence[AccountConvert]) -> ExitCode:

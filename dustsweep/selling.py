@@ -193,7 +193,7 @@ class SellRun:
     def close(self, sells: Sequence[AccountSell]) -> None:
         for sell in sells:
             if sell.handle is not None:
-                sell.handle.exchange.close()
+                sell.handle.close()
 
 
 def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:

@@ -51,6 +51,21 @@ class AccountHandle:
     exchange: Exchange
     base_url: str
     rules: dict[str, MarketRules] = field(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """The account's reading threads, kept for the whole run: the adapters hold one SDK
+        client (and its HTTP session) per thread, so new threads would mean new connections."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=self.config.name)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.exchange.close()
 
 
 class App:
@@ -136,15 +151,15 @@ class App:
         name = handle.config.name
         exchange = handle.exchange
         self.progress(name, "balances, prices, conversion eligibility")
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"snap-{name}") as pool:
-            balances_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_balances)
-            prices_f = pool.submit(exchange.fetch_prices)
-            convertible_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_convertible)
-            markets_f = pool.submit(self.markets, handle, refresh)
-            balances = balances_f.result()
-            prices = prices_f.result()
-            markets = markets_f.result()
-            convertible = convertible_f.result()
+        pool = handle.pool
+        balances_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_balances)
+        prices_f = pool.submit(exchange.fetch_prices)
+        convertible_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_convertible)
+        markets_f = pool.submit(self.markets, handle, refresh)
+        balances = balances_f.result()
+        prices = prices_f.result()
+        markets = markets_f.result()
+        convertible = convertible_f.result()
         warnings: tuple[str, ...] = ()
         if convertible is None:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
@@ -171,7 +186,7 @@ class App:
             result.error = exc
         finally:
             if handle is not None:
-                handle.exchange.close()
+                handle.close()
         self.progress(account.name, "done")
         return result
 
