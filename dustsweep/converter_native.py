@@ -53,6 +53,10 @@ MAX_SENDS = 3  # the first, one re-quote after an expired quote, one after fixin
 Batch = tuple[ConversionPreview, list[PlannedConversion]]
 
 
+# A quote with less left than this is replaced before executing (Bybit quotes last ~30 s).
+QUOTE_FRESH_MS = 5_000
+
+
 def run_native(
     ctx: ConversionContext,
     target: str,
@@ -105,17 +109,23 @@ def quote_for(
     assets: Sequence[str],
     *,
     force: bool,
+    now_ms: int | None = None,
 ) -> ConversionPreview:
     """The preview to execute for exactly ``assets``.
 
     A fresh quote that covers exactly these assets is used as it is (its id is then the client
     id). Otherwise an adapter that can quote exact coin lists (``quote_conversion``) is asked;
     else the preview is narrowed to these assets without a quote id, and the adapter quotes
-    them itself when executing. ``force``: the last quote expired, get a new one.
+    them itself when executing. ``force``: the last quote expired, get a new one. A quote
+    about to expire (``now_ms`` is the exchange's time) is replaced here, so the quote id the
+    ledger records is the one executed (an adapter must never swap it silently).
     """
     wanted = set(assets)
     exact = preview.quote_id is not None and {x.asset for x in preview.lines} == wanted
-    if exact and not force:
+    fresh = (
+        now_ms is None or preview.expires_ms is None or preview.expires_ms - now_ms > QUOTE_FRESH_MS
+    )
+    if exact and fresh and not force:
         return preview
     if isinstance(exchange, QuotesConversion):
         return exchange.quote_conversion(target, list(assets))
@@ -188,7 +198,14 @@ class NativeBatch:
     def _quote(self, preview: ConversionPreview, force: bool) -> ConversionPreview | None:
         assets = [item.asset for item in self.items]
         try:
-            return quote_for(self.ctx.exchange, self.target, preview, assets, force=force)
+            return quote_for(
+                self.ctx.exchange,
+                self.target,
+                preview,
+                assets,
+                force=force,
+                now_ms=self.ctx.server_now_ms(),
+            )
         except ConversionRejected as err:
             if err.kind == "cooldown":
                 self._cooldown(err, self.items)
