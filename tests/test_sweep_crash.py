@@ -27,23 +27,12 @@ from dustsweep.ledger import Ledger, Record
 from dustsweep.sim.demo import DEMO_KEYS, DEMO_SCENARIO
 from dustsweep.state import LOCK_FILE_NAME
 from tests.conftest import write_config
+from tests.test_crash_recovery import Victim
 
 D = Decimal
 ORDER_PATH = {"binance": "/api/v3/order", "bybit": "/v5/order/create"}
 CONVERT_PATH = {"binance": "/sapi/v1/asset/dust", "bybit": "/v5/asset/covert/small-balance-execute"}
 TARGET = {"binance": "BNB", "bybit": "USDT"}
-
-
-class Victim:
-    """The dustsweep subprocess a simulator fault may kill."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[str] | None = None
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
 
 
 def start(config: Path, home: Path, *args: str) -> subprocess.Popen[str]:
