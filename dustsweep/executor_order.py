@@ -179,6 +179,7 @@ class OrderJob:
             stopped = self.state.stopped
             if stopped is not None:
                 return NotSent(stopped)
+            self.state.gate.wait()
             if self.state.pacer is not None:
                 self.state.pacer.wait_turn()
             try:
@@ -224,12 +225,15 @@ class OrderJob:
         if count > MAX_RATE_RETRIES:
             return NotSent(f"still rate limited by {name} after {MAX_RATE_RETRIES} waits")
         logger.info("rate limited; waiting %.1f s before checking %s", wait, attempt.client_id)
+        self.state.gate.hold(wait)  # the other workers wait too
         self.ctx.sleep(wait)
         found = self.lookup.poll(attempt.order.symbol, attempt.client_id, 0.0)
         if found.stopped is not None:
             return NotSent(found.stopped)
         if found.order is None:
-            return None
+            if found.not_found:
+                return None  # the exchange says it never saw it: the same id may go again
+            return Unknown(f"{err}; the exchange could not be asked whether it went through")
         if found.order.final:
             return Placed(found.order)
         return self._await_final(attempt, found.order)

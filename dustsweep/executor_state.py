@@ -162,6 +162,27 @@ class OrderPacer:
         return wait
 
 
+class RateGate:
+    """After a 429 every worker of the run waits out the Retry-After, not only the one that
+    was told: the others would each collect their own 429 and risk a ban (418 / 403)."""
+
+    def __init__(self, sleep: Callable[[float], None], clock: Callable[[], float] = time.monotonic):
+        self._sleep = sleep
+        self._clock = clock
+        self._not_before = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._not_before = max(self._not_before, self._clock() + seconds)
+
+    def wait(self) -> None:
+        with self._lock:
+            wait = self._not_before - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+
 class RunState:
     """Shared by the workers of one account's run. Thread-safe."""
 
@@ -181,6 +202,7 @@ class RunState:
         self._stop: str | None = None
         rate = ORDER_RATE.get(ctx.exchange_name)
         self.pacer = OrderPacer(*rate, ctx.sleep) if rate else None
+        self.gate = RateGate(ctx.sleep)
 
     # -- rules ---------------------------------------------------------------------------
 

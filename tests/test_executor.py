@@ -523,3 +523,24 @@ def test_order_pacer_keeps_every_window_within_the_limit() -> None:
     for i in range(3, len(starts)):
         assert starts[i] - starts[i - 3] >= 10.0  # never 4 sends inside 10 s
     assert waits == [8.5, 8.5]  # only the 4th and 7th send had to wait for a free slot
+
+
+def test_rate_gate_makes_every_worker_wait_out_a_retry_after() -> None:
+    from dustsweep.executor_state import RateGate
+
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    gate = RateGate(sleep, clock=lambda: now[0])
+    gate.wait()
+    assert slept == []  # nothing asked yet
+    gate.hold(3.0)
+    gate.hold(1.0)  # a shorter ask never shortens a longer one
+    gate.wait()
+    assert slept == [3.0]
+    gate.wait()
+    assert slept == [3.0]  # once it has passed, nobody waits
