@@ -130,7 +130,8 @@ class SweepResult:
 
 
 class Sweep:
-    """Runs both halves for every account. ``ledger`` is None for a dry run."""
+    """Runs both halves for every account. ``live`` False is a dry run: the ledger is then
+    only read (the cool-down looks at past conversions)."""
 
     def __init__(self, app: App, ledger: Ledger, *, live: bool) -> None:
         self.app = app
