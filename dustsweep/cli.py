@@ -556,6 +556,15 @@ def doctor(session: Session, accounts: Sequence[str]) -> int:
     return ExitCode.EXCHANGE if failed else ExitCode.OK
 
 
+def help_for(ctx: click.Context | None) -> str:
+    """``dustsweep <command> --help`` for the command a usage error is about."""
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["dustsweep", *reversed(names), "--help"])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the command and turn every outcome into a documented exit code."""
     code = run(argv)
@@ -568,8 +577,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        # One line that says what is wrong and where to look, not click's usage block.
+        click.echo(f"dustsweep: {exc.format_message()} (see '{help_for(exc.ctx)}')", err=True)
+        return ExitCode.USAGE
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"dustsweep: {exc.format_message()}", err=True)
         return ExitCode.USAGE
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("dustsweep: interrupted", err=True)

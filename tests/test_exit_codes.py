@@ -61,3 +61,19 @@ def test_lock_held_by_another_run_is_exit_5_before_any_request(
             assert result.code == 5, (command, result.err)
             assert "another dustsweep run" in result.err
     assert all(not server.requests for server in sim.servers.values())
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sel"], "No such command 'sel'"),
+        (["scan", "--json", "--csv"], "dustsweep scan --help"),
+        (["sell", "--max-value", "abc"], "--max-value"),
+        (["convert"], "'--to'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(cli: Any, args: list[str], needle: str) -> None:
+    result = cli(*args)
+    assert result.code == 2
+    assert needle in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
