@@ -22,6 +22,8 @@ Nothing here prints; the caller renders the plan and the outcome.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dustsweep.converter_caps import (
     COOLDOWN_EXCHANGES,
     ConversionLog,
@@ -96,7 +98,12 @@ __all__ = [
 UNRESOLVED = "an earlier conversion of it is still unresolved: it is settled first"
 
 
-def execute_conversion(plan: ConversionPlan, ctx: ConversionContext) -> ConversionOutcome:
+def execute_conversion(
+    plan: ConversionPlan,
+    ctx: ConversionContext,
+    *,
+    settled: Sequence[ConversionLineOutcome] | None = None,
+) -> ConversionOutcome:
     """Run ``plan``: Convert quotes first, then the native conversion (batch by batch).
 
     Pending records of earlier runs are settled first (``outcome.settled``); an asset whose
@@ -111,7 +118,9 @@ def execute_conversion(plan: ConversionPlan, ctx: ConversionContext) -> Conversi
             f"{ctx.exchange_name} account {ctx.account!r}"
         )
     outcome = ConversionOutcome(target=plan.target)
-    outcome.settled = reconcile_pending_conversions(ctx)
+    # A caller that settled the pending records before planning passes what it found, so the
+    # exchange is not asked twice (for a processing Bybit batch that can mean a long wait).
+    outcome.settled = list(settled) if settled is not None else reconcile_pending_conversions(ctx)
     unresolved = {line.asset for line in outcome.settled if line.status == UNKNOWN}
     ready = [c for c in plan.conversions if c.asset not in unresolved]
     blocked = [c for c in plan.conversions if c.asset in unresolved]

@@ -222,7 +222,9 @@ class ConvertRun:
 
         assert item.handle is not None and item.plan is not None
         try:
-            item.outcome = execute_conversion(item.plan, self.context(item.handle))
+            item.outcome = execute_conversion(
+                item.plan, self.context(item.handle), settled=item.settled if self.live else None
+            )
         except CooldownActive as exc:
             item.cooldown = exc
             return
