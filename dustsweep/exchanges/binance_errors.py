@@ -26,6 +26,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
+from dustsweep.exchanges.headers import retry_after_seconds
 
 READ = "read"
 ORDER = "order"
@@ -87,18 +88,6 @@ def short(text: str) -> str:
     return flat if len(flat) <= _MAX_DETAIL else flat[: _MAX_DETAIL - 3] + "..."
 
 
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a ``Retry-After`` header (Binance sends whole seconds), if present."""
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            try:
-                seconds = float(value)
-            except ValueError:
-                return None
-            return max(seconds, 0.0)
-    return None
-
-
 def order_rejection_kind(code: int | None, msg: str) -> str:
     """Why the engine refused an order. -2010 covers several causes, so read its message."""
     if code in _ORDER_FILTER_CODES:
@@ -136,7 +125,7 @@ def from_api_error(
     """The dustsweep error for a non-2xx answer. Order of checks = order of severity."""
     detail = short(msg) if msg else f"HTTP {status}"
     reason = f"{detail} (code {code}, HTTP {status})" if code else f"{detail} (HTTP {status})"
-    wait = retry_after_s(headers)
+    wait = retry_after_seconds(headers)
     if status == 418:
         hint = f"the IP is banned for {wait:g} s; stop and wait" if wait else "the IP is banned"
         return Banned(ctx.message(reason, hint), retry_after=wait, code=code, http_status=status)

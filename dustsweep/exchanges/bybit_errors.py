@@ -29,6 +29,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
+from dustsweep.exchanges.headers import header, retry_after_seconds
 
 # What the failing call was doing decides how an unknown retCode reads: a refused order
 # executed nothing (OrderRejected), a refused conversion converted nothing.
@@ -138,28 +139,11 @@ def scrub(text: object, secrets: tuple[str, ...] = ()) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
-def header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """Case-insensitive header lookup that also works on plain dicts."""
-    if not headers:
-        return None
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, candidate in headers.items():
-        if key.lower() == lowered:
-            return candidate
-    return None
-
-
 def retry_after_s(headers: Mapping[str, str] | None, server_now_ms: int) -> float | None:
     """Seconds to wait: ``Retry-After`` if given, else ``X-Bapi-Limit-Reset-Timestamp``."""
-    retry_after = header(headers, "Retry-After")
+    retry_after = retry_after_seconds(headers)
     if retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            pass  # an HTTP-date: fall through to Bybit's own header
+        return retry_after
     reset = header(headers, "X-Bapi-Limit-Reset-Timestamp")
     if reset is not None:
         try:

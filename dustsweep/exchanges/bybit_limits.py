@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dustsweep.exchanges.bybit_errors import header
+from dustsweep.exchanges.headers import header
 
 
 @dataclass(frozen=True, slots=True)
