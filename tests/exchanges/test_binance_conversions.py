@@ -31,7 +31,13 @@ DRIBBLET = "/sapi/v1/asset/dribblet"
 ACCEPT = "/sapi/v1/convert/acceptQuote"
 STATUS = "/sapi/v1/convert/orderStatus"
 HOUR_MS = 3_600_000
-EXAMPLES = Path("/work/shared/fixtures/real/examples/binance-doc-examples-connector-go.json")
+EXAMPLES = (
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "real"
+    / "examples"
+    / "binance-doc-examples-connector-go.json"
+)
 BALANCES = {"ADA": "100", "XRP": "0.4", "TRX": "3.7", "BNB": "0.1", "USDT": "0"}
 
 
