@@ -9,10 +9,11 @@ Adapters translate every SDK or network error into ``dustsweep.errors`` at this 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from dustsweep.exchanges.signing import Signer, hmac_signer
 from dustsweep.models import (
     Balance,
     ConversionPreview,
@@ -24,7 +25,10 @@ from dustsweep.models import (
 
 @dataclass(frozen=True)
 class Credentials:
-    """What an adapter needs to talk to one account. ``repr`` never shows the secret."""
+    """What an adapter needs to talk to one account. ``repr`` never shows the secret.
+
+    ``private_key`` (Ed25519 or RSA, from ``api_private_key_file``) replaces the HMAC secret;
+    ``api_secret`` is then empty."""
 
     account: str
     api_key: str
@@ -32,9 +36,21 @@ class Credentials:
     base_url: str | None = None  # None: the exchange's production host
     timeout: float = 10.0
     recv_window_ms: int = 5000
+    private_key: Signer | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
-        return f"Credentials(account={self.account!r}, base_url={self.base_url!r})"
+        return (
+            f"Credentials(account={self.account!r}, base_url={self.base_url!r}, "
+            f"key_type={self.key_type!r})"
+        )
+
+    @property
+    def key_type(self) -> str:
+        """ "HMAC", "Ed25519" or "RSA": what ``doctor`` names."""
+        return self.private_key.kind if self.private_key is not None else "HMAC"
+
+    def signer(self) -> Signer:
+        return self.private_key if self.private_key is not None else hmac_signer(self.api_secret)
 
 
 class Exchange(Protocol):

@@ -48,12 +48,14 @@ _NOT_ABOUT_TARGET = (NetworkError, ServerError, RateLimited, Banned, ClockSkew, 
 
 @functools.cache
 def _sdk() -> SdkParts:
-    """Import python-binance on first use (~0.6 s), silencing its websockets deprecation."""
+    """Import python-binance on first use (~0.6 s), silencing its websockets deprecation.
+    The client is dustsweep's subclass that signs exactly what it sends (binance_client)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        from binance.client import Client
         from binance.exceptions import BinanceAPIException, BinanceRequestException
-    return SdkParts(Client, BinanceAPIException, BinanceRequestException)
+
+        from dustsweep.exchanges.binance_client import SigningClient
+    return SdkParts(SigningClient, BinanceAPIException, BinanceRequestException)
 
 
 class BinanceExchange(ConvertApi):

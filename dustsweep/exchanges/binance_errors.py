@@ -68,6 +68,9 @@ class CallContext:
     action: str  # e.g. "read balances (GET /api/v3/account)"
     kind: str = READ  # READ | ORDER | CONVERT: which rejection type a 4xx becomes
     redact: Callable[[str], str] = field(default=lambda text: text, repr=False)
+    # A signed request of this account already succeeded in this run: the secret is right, so
+    # a later -1022 is about how this one request was signed, not about the key.
+    signed_ok: bool = False
 
     def message(self, reason: str, hint: str) -> str:
         """One line: account, host, action, the exchange's reason and what to check."""
@@ -140,6 +143,13 @@ def from_api_error(
     if code == -1021:
         hint = "the local clock is off; sync the clock (dustsweep doctor) and check NTP"
         return ClockSkew(ctx.message(reason, hint), code=code, http_status=status)
+    if code == -1022 and ctx.signed_ok:
+        hint = (
+            f"the exchange rejected the signature of this request ({ctx.action}) after "
+            "accepting earlier signed requests of this run: a signing problem of this request, "
+            "not the key/secret; please report it"
+        )
+        return AuthError(ctx.message(reason, hint), code=code, http_status=status)
     if code in _AUTH_HINTS or status == 401:
         hint = _AUTH_HINTS.get(code or 0, "check the API key and secret")
         return AuthError(ctx.message(reason, hint), code=code, http_status=status)

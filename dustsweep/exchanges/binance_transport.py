@@ -48,11 +48,21 @@ SHAPE_ERRORS = (parse.ShapeError, TypeError, KeyError, AttributeError, ValueErro
 
 
 class SdkParts(NamedTuple):
-    """The three things taken from python-binance: the client class and its two errors."""
+    """The three things taken from python-binance: the client class (dustsweep's signing
+    subclass, ``binance_client.SigningClient``) and its two errors."""
 
     client: Any
     api_error: type[Exception]
     request_error: type[Exception]
+
+
+def _was_signed(response: Any) -> bool:
+    """Whether the request behind ``response`` carried a signature (query or form body)."""
+    request = getattr(response, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    body = getattr(request, "body", None) or ""
+    text = body.decode("latin-1") if isinstance(body, bytes) else str(body)
+    return "signature=" in url or "signature=" in text
 
 
 def base_url(configured: str | None) -> str:
@@ -84,10 +94,12 @@ class BinanceTransport:
         self._clients: list[Any] = []
         self._loops: list[asyncio.AbstractEventLoop] = []
         self._lock = threading.Lock()
+        self._signed_ok = False  # a signed request succeeded in this run (see ctx)
 
     def ctx(self, action: str, kind: str = READ) -> CallContext:
-        """The context every error message of this call is built from."""
-        return CallContext(self.account, self.host, action, kind, self._redact)
+        """The context every error message of this call is built from. Once a signed request
+        has succeeded, a -1022 is reported as that request's signing problem, not the key's."""
+        return CallContext(self.account, self.host, action, kind, self._redact, self._signed_ok)
 
     def _redact(self, text: str) -> str:
         """Belt and braces: messages are built without secrets, but an echo is removed too
@@ -110,7 +122,7 @@ class BinanceTransport:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 client = self._sdk().client(
                     creds.api_key,
-                    creds.api_secret,
+                    creds.signer(),  # the SDK never holds the secret or the private key
                     ping=False,  # the default pings production
                     requests_params={"timeout": creds.timeout},
                 )
@@ -210,6 +222,7 @@ class BinanceTransport:
         response = getattr(client, "response", None)
         if response is not None:
             self.budget.observe(dict(response.headers), self.server_now_ms())
+            self._signed_ok = self._signed_ok or _was_signed(response)
         return body
 
     def _odd_answer(self, ctx: CallContext, response: Any, exc: Exception) -> Exception:

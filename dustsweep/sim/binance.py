@@ -269,7 +269,7 @@ class BinanceSim(Dialect):
             return None
         account = account_for_key(request, self._by_key)
         check_timestamp(params, self.clock.now_ms())
-        check_signature(request, account.api_secret)
+        check_signature(request, account.api_secret, account.public_key)
         if route.security == TRADE and not account.can_trade(self.clock.now_ms()):
             raise BinanceError(-2015, INVALID_KEY, 401)
         if route.needs_reading and not account.can_read:

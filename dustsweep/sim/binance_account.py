@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from dustsweep.sim.binance_convert import ConvertOrder
 
 ACCOUNT_KEYS = frozenset(
-    {"name", "api_key", "api_secret", "balances", "permissions", "fee_rate", "convert_access"}
+    {
+        "name",
+        "api_key",
+        "api_secret",
+        "public_key",
+        "balances",
+        "permissions",
+        "fee_rate",
+        "convert_access",
+    }
 )
 DEFAULT_FEE_RATE = Decimal("0.001")
 OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
@@ -179,6 +188,7 @@ class BinanceAccount:
     api_secret: str
     wallet: Wallet
     uid: int
+    public_key: str | None = None  # PEM of an Ed25519/RSA key: verifies instead of api_secret
     fee_rate: Decimal = DEFAULT_FEE_RATE
     restrictions: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RESTRICTIONS))
     convert_access: bool = True
@@ -194,7 +204,8 @@ class BinanceAccount:
         unknown = set(raw) - ACCOUNT_KEYS
         if unknown:
             raise ValueError(f"binance account: unknown keys {sorted(unknown)}")
-        for key in ("name", "api_key", "api_secret"):
+        needs_secret = not raw.get("public_key")  # an Ed25519/RSA account has no secret
+        for key in ("name", "api_key", "api_secret") if needs_secret else ("name", "api_key"):
             if not raw.get(key):
                 raise ValueError(f"binance account #{index + 1}: {key!r} is required")
         restrictions = dict(DEFAULT_RESTRICTIONS)
@@ -202,9 +213,10 @@ class BinanceAccount:
         return cls(
             name=str(raw["name"]),
             api_key=str(raw["api_key"]),
-            api_secret=str(raw["api_secret"]),
+            api_secret=str(raw.get("api_secret") or ""),
             wallet=Wallet(_balances(raw.get("balances") or {})),
             uid=354937868 + index,
+            public_key=str(raw["public_key"]) if raw.get("public_key") else None,
             fee_rate=to_decimal(raw.get("fee_rate", DEFAULT_FEE_RATE), "fee_rate"),
             restrictions=restrictions,
             convert_access=bool(raw.get("convert_access", True)),

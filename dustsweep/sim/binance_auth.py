@@ -1,14 +1,21 @@
-"""SIGNED request checks of the Binance dialect: API key, timestamp window, HMAC signature.
+"""SIGNED request checks of the Binance dialect: API key, timestamp window, signature.
 
-Real Binance hashes the exact query string followed by the exact body (no separator), minus the
-``signature`` parameter. python-binance, though, signs the *unencoded* values and then lets
-requests form-encode the body, so ``asset=ADA,XRP`` is signed but ``asset=ADA%2CXRP`` is sent
-(client-libs.md A3). The simulator accepts a signature over either form, and never assumes the
-parameters are sorted: it hashes what arrived.
+Since 2026-01-15 real Binance verifies the signature over the exact query string followed by
+the exact body (no separator), minus the ``signature`` parameter: the bytes as they arrived,
+percent-encoding included. python-binance 1.0.37 signs the *decoded* values and lets requests
+encode afterwards, so ``asset=ADA,XRP`` is signed but ``asset=ADA%2CXRP`` is sent; Binance
+answers -1022, and so does the simulator: it verifies the raw bytes only, never a decoded
+form, and never assumes the parameters are sorted.
+
+An account signs with its HMAC secret (hex, case-insensitive), or, when the scenario gives it a
+``public_key`` (PEM), with the matching Ed25519 or RSA (PKCS#1 v1.5, SHA-256) private key: the
+signature is base64, percent-encoded on the wire, and case-sensitive.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -70,21 +77,46 @@ def check_timestamp(params: Mapping[str, str], server_ms: int) -> None:
         raise BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
 
-def check_signature(request: SimRequest, secret: str) -> None:
-    """HMAC-SHA256 hex over query+body without ``signature``: -1022 when it does not match."""
+def check_signature(request: SimRequest, secret: str, public_key: str | None = None) -> None:
+    """The signature over the raw query+body without ``signature``: -1022 when it does not
+    match. HMAC-SHA256 hex with ``secret``, or Ed25519/RSA with ``public_key`` when given."""
     query, query_sig = _strip_signature(request.query)
-    body, body_sig = _strip_signature(request.body.decode("utf-8", "replace"))
+    body, body_sig = _strip_signature(request.body.decode("latin-1"))
     provided = query_sig if query_sig is not None else body_sig
     if not provided:
         raise mandatory("signature")
-    raw = query + body
-    candidates = {raw, unquote_plus(query) + unquote_plus(body)}
-    key = secret.encode()
-    for payload in candidates:
-        expected = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
-        if hmac.compare_digest(expected.encode(), provided.lower().encode()):
+    payload = (query + body).encode("latin-1")  # the bytes as received
+    if public_key is not None:
+        if _asymmetric_ok(public_key, payload, provided):
+            return
+    else:
+        expected = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected.encode(), provided.lower().encode("utf-8", "replace")):
             return
     raise BinanceError(-1022, "Signature for this request is not valid.")
+
+
+def _asymmetric_ok(public_pem: str, payload: bytes, provided: str) -> bool:
+    """Whether ``provided`` (base64, decoded from the wire) is the Ed25519 or RSA signature of
+    ``payload`` by the private half of ``public_pem``."""
+    from Crypto.Hash import SHA256
+    from Crypto.PublicKey import ECC, RSA
+    from Crypto.Signature import eddsa, pkcs1_15
+
+    try:
+        signature = base64.b64decode(provided, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        try:
+            ecc = ECC.import_key(public_pem)
+        except ValueError:  # not an elliptic-curve key: RSA
+            pkcs1_15.new(RSA.import_key(public_pem)).verify(SHA256.new(payload), signature)
+        else:
+            eddsa.new(ecc, "rfc8032").verify(payload, signature)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _strip_signature(part: str) -> tuple[str, str | None]:

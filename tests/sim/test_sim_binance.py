@@ -20,6 +20,8 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException
 
+from dustsweep.exchanges.binance_client import SigningClient
+from dustsweep.exchanges.signing import hmac_signer
 from dustsweep.sim.binance import BinanceSim
 from dustsweep.sim.binance_auth import check_signature
 from dustsweep.sim.binance_wire import BinanceError
@@ -43,8 +45,10 @@ def scenario(**extra: Any) -> dict[str, Any]:
 
 
 def connect(server: SimServer, key: str = KEY, secret: str = SECRET) -> Client:
-    """The real client, pointed at the simulator exactly as the adapter does it."""
-    client = Client(key, secret, ping=False, requests_params={"timeout": 5})
+    """The real client, pointed at the simulator exactly as the adapter does it: python-binance
+    with dustsweep's signing (its own signs decoded values, which the simulator rejects as
+    Binance does since 2026-01-15; tests/exchanges/test_signing.py shows that)."""
+    client = SigningClient(key, hmac_signer(secret), ping=False, requests_params={"timeout": 5})
     client.API_URL = f"{server.url}/api"
     client.MARGIN_API_URL = f"{server.url}/sapi"
     return client

@@ -85,7 +85,7 @@ def test_dust_btc_lists_every_small_priced_balance_but_bnb(start: Any) -> None:
 def test_transfer_dust_with_a_comma_list_converts_each_asset_net_of_the_fee(start: Any) -> None:
     sim, _, client = start(dust_scenario())
     preview = {d["asset"]: d for d in client.get_dust_assets()["details"]}
-    answer = client.transfer_dust(asset="XRP,DOGE")  # sent as asset=XRP%2CDOGE, signed unencoded
+    answer = client.transfer_dust(asset="XRP,DOGE")  # sent and signed as asset=XRP%2CDOGE
     results = {r["fromAsset"]: r for r in answer["transferResult"]}
     assert sorted(results) == ["DOGE", "XRP"]
     assert results["XRP"]["transferedAmount"] == "0.00147000"
