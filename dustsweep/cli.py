@@ -529,7 +529,9 @@ def doctor(session: Session, accounts: Sequence[str]) -> int:
             creds = credentials(account, app.config_path, app.env)
         except DustsweepError as exc:
             return [("keys present", False, str(exc))]
-        rows = [("keys present", True, "key and secret found")]
+        kind = creds.key_type  # HMAC secret, or an Ed25519/RSA private key file
+        found = "secret" if kind == "HMAC" else f"{kind} private key"
+        rows = [("keys present", True, f"key and {found} found (key type {kind})")]
         try:
             handle = app.open(account, creds)
         except DustsweepError as exc:

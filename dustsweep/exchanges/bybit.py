@@ -41,6 +41,7 @@ from dustsweep.exchanges.bybit_errors import (
 )
 from dustsweep.exchanges.bybit_limits import RateBudget
 from dustsweep.exchanges.bybit_smallbalance import TARGETS, SmallBalanceConverter
+from dustsweep.exchanges.signing import encode_params
 from dustsweep.models import (
     Balance,
     ConversionPreview,
@@ -78,7 +79,8 @@ class _Clock:
 
 
 class _Session(HTTP):  # type: ignore[misc]  # pybit ships no type information
-    """pybit's HTTP with the adapter's clock offset applied to every signed request.
+    """pybit's HTTP with the adapter's clock offset applied to every signed request, and GET
+    query strings percent-encoded before they are signed.
 
     pybit has no offset option: ``_V5HTTPManager._prepare_headers`` stamps each signed request
     with ``pybit._helpers.generate_timestamp()``, a process-wide function. Patching that function
@@ -90,6 +92,18 @@ class _Session(HTTP):  # type: ignore[misc]  # pybit ships no type information
     """
 
     dustsweep_clock: _Clock
+
+    @staticmethod
+    def prepare_payload(method: str, parameters: dict[str, Any]) -> str:
+        """pybit joins GET parameters unencoded and signs that, then requests percent-encodes
+        whatever is not ASCII when it sends: a non-ASCII symbol is signed in one form and sent
+        in another, and Bybit answers 10004. Here the query is encoded once (RFC 3986, sorted
+        like pybit's) so the string signed is the string sent; requests leaves it as it is.
+        POST bodies are JSON that pybit serialises once and sends as signed: unchanged."""
+        if method == "GET":
+            return encode_params(sorted(parameters.items()))
+        payload: str = HTTP.prepare_payload(method, parameters)
+        return payload
 
     def _prepare_headers(
         self, payload: str | bytes, recv_window: int, content_type: str = "application/json"
