@@ -71,6 +71,7 @@ class CallContext:
     # A signed request of this account already succeeded in this run: the secret is right, so
     # a later -1022 is about how this one request was signed, not about the key.
     signed_ok: bool = False
+    key_type: str = "HMAC"  # or "Ed25519" / "RSA": what a rejected signature points at
 
     def message(self, reason: str, hint: str) -> str:
         """One line: account, host, action, the exchange's reason and what to check."""
@@ -148,6 +149,12 @@ def from_api_error(
             f"the exchange rejected the signature of this request ({ctx.action}) after "
             "accepting earlier signed requests of this run: a signing problem of this request, "
             "not the key/secret; please report it"
+        )
+        return AuthError(ctx.message(reason, hint), code=code, http_status=status)
+    if code == -1022 and ctx.key_type != "HMAC":
+        hint = (
+            f"check that the {ctx.key_type} public key registered for this API key matches "
+            "api_private_key_file (signature rejected)"
         )
         return AuthError(ctx.message(reason, hint), code=code, http_status=status)
     if code in _AUTH_HINTS or status == 401:

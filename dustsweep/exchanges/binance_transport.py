@@ -99,7 +99,15 @@ class BinanceTransport:
     def ctx(self, action: str, kind: str = READ) -> CallContext:
         """The context every error message of this call is built from. Once a signed request
         has succeeded, a -1022 is reported as that request's signing problem, not the key's."""
-        return CallContext(self.account, self.host, action, kind, self._redact, self._signed_ok)
+        return CallContext(
+            self.account,
+            self.host,
+            action,
+            kind,
+            self._redact,
+            self._signed_ok,
+            self._creds.key_type,
+        )
 
     def _redact(self, text: str) -> str:
         """Belt and braces: messages are built without secrets, but an echo is removed too
