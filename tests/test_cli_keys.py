@@ -90,6 +90,7 @@ def test_ed25519_key_scans_sells_and_converts(cli: Any, sim_factory: Any, tmp_pa
     doctor = cli("--config", str(config), "doctor")
     assert doctor.code == 0, doctor.out + doctor.err
     assert "key type Ed25519" in doctor.out
+    assert "ok   main (binance) encoded values signed" in doctor.out
     assert "PRIVATE KEY" not in doctor.out + doctor.err
 
     scan = cli("--config", str(config), "scan", "--json")

@@ -42,6 +42,7 @@ __all__ = ["BinanceExchange", "ConvertOrder", "ConvertPair", "ConvertQuote"]
 CLOCK_TOLERANCE_MS = 1000
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _DUST_CONVERT = "asset/dust-convert"
+_PROBE_ID = "dustsweep:doctor/probe"  # legal client-id characters that need encoding
 # Errors that say nothing about a conversion target: previews pass them on unchanged.
 _NOT_ABOUT_TARGET = (NetworkError, ServerError, RateLimited, Banned, ClockSkew, AuthError)
 
@@ -387,9 +388,29 @@ class BinanceExchange(ConvertApi):
         except ExchangeError as err:
             return [("keys accepted", False, str(err)), *rows]
         rows.insert(0, ("keys accepted", True, "a signed read of the account worked"))
+        rows.append(self._encoded_signing_row())
         rows.extend(self._permission_rows(account))
         rows.append(self._conversion_row())
         return rows
+
+    def _encoded_signing_row(self) -> tuple[str, bool, str]:
+        """A signed look-up whose value must be percent-encoded (``:`` and ``/``, legal in a
+        client id): the answer "no such order" proves Binance verified the encoded form, the
+        form multi-asset conversions depend on. A -1022 here is the defect of issue 8."""
+        name = "encoded values signed"
+        try:
+            self._transport.read(
+                self._ctx("signed look-up with encoded values (GET /api/v3/order)"),
+                lambda c: c.get_order(symbol="BNBUSDT", origClientOrderId=_PROBE_ID),
+                lambda body: body,
+            )
+        except ExchangeError as err:
+            if err.code == -2013:
+                return (name, True, "a signed request with percent-encoded values was accepted")
+            if err.code == -1022:
+                return (name, False, str(err))
+            return (name, True, f"warning: could not check ({err})")
+        return (name, True, "a signed request with percent-encoded values was accepted")
 
     def _conversion_row(self) -> tuple[str, bool, str]:
         name = "conversion endpoint"

@@ -221,6 +221,19 @@ def test_a_1022_on_the_first_signed_request_points_at_the_secret(binance: Any) -
     assert venue.exchange._transport.ctx("x").signed_ok is False
 
 
+def test_doctor_checks_that_encoded_values_are_signed_as_sent(binance: Any) -> None:
+    venue = binance()
+    rows = {name: (ok, detail) for name, ok, detail in venue.exchange.check_access()}
+    assert rows["encoded values signed"][0] is True
+    assert "dustsweep%3Adoctor%2Fprobe" in venue.dialect.last("/api/v3/order").query
+    rejected = SimResponse(400, {"code": -1022, "msg": "Signature for this request is not valid."})
+    venue.dialect.override[("GET", "/api/v3/order")] = rejected
+    rows = {name: (ok, detail) for name, ok, detail in venue.exchange.check_access()}
+    ok, detail = rows["encoded values signed"]
+    assert ok is False and "signing problem of this request" in detail
+    assert rows["keys accepted"][0] is True
+
+
 # -- Bybit ------------------------------------------------------------------------------------
 
 
