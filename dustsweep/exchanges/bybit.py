@@ -41,7 +41,7 @@ from dustsweep.exchanges.bybit_errors import (
 )
 from dustsweep.exchanges.bybit_limits import RateBudget
 from dustsweep.exchanges.bybit_smallbalance import TARGETS, SmallBalanceConverter
-from dustsweep.exchanges.signing import encode_params
+from dustsweep.exchanges.signing import QUERY_SAFE, encode_params
 from dustsweep.models import (
     Balance,
     ConversionPreview,
@@ -97,11 +97,12 @@ class _Session(HTTP):  # type: ignore[misc]  # pybit ships no type information
     def prepare_payload(method: str, parameters: dict[str, Any]) -> str:
         """pybit joins GET parameters unencoded and signs that, then requests percent-encodes
         whatever is not ASCII when it sends: a non-ASCII symbol is signed in one form and sent
-        in another, and Bybit answers 10004. Here the query is encoded once (RFC 3986, sorted
-        like pybit's) so the string signed is the string sent; requests leaves it as it is.
-        POST bodies are JSON that pybit serialises once and sends as signed: unchanged."""
+        in another, and Bybit answers 10004. Here the query is encoded once (sorted like
+        pybit's) so the string signed is the string sent; requests leaves it as it is. What
+        requests would not touch either (a comma list, ``:``, ``/``) stays raw, as pybit has
+        always sent it. POST bodies are JSON pybit serialises once and sends as signed."""
         if method == "GET":
-            return encode_params(sorted(parameters.items()))
+            return encode_params(sorted(parameters.items()), QUERY_SAFE)
         payload: str = HTTP.prepare_payload(method, parameters)
         return payload
 

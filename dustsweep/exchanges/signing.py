@@ -26,6 +26,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+# Characters requests itself leaves alone in a URL and that carry no structure in a query
+# value (not & = + # % ?). Bybit's GET strings keep these as they are (``QUERY_SAFE``): pybit
+# has always sent them raw, so that form is accepted whichever way Bybit reads it.
+QUERY_SAFE = "!$'()*,/:;@[]"
 HMAC = "HMAC"
 ED25519 = "Ed25519"
 RSA = "RSA"
@@ -35,17 +39,18 @@ class KeyFileError(ValueError):
     """A private key file that cannot be used; the message never holds key material."""
 
 
-def encode(value: object) -> str:
-    """``value`` as text, every byte outside the RFC 3986 unreserved set as %XX (UTF-8).
+def encode(value: object, safe: str = "") -> str:
+    """``value`` as text, every byte outside the RFC 3986 unreserved set (and ``safe``) as %XX
+    of its UTF-8. ``quote`` always keeps ``A-Za-z0-9_.-~``; ``safe=""`` encodes ``/`` too."""
+    return quote(str(value), safe=safe)
 
-    ``quote`` always keeps ``A-Za-z0-9_.-~``; ``safe=""`` makes it encode ``/`` too."""
-    return quote(str(value), safe="")
 
-
-def encode_params(params: Mapping[str, object] | Iterable[tuple[str, object]]) -> str:
+def encode_params(
+    params: Mapping[str, object] | Iterable[tuple[str, object]], safe: str = ""
+) -> str:
     """``k=v&k=v`` with both sides encoded; None values are dropped (the SDKs' convention)."""
     items = params.items() if isinstance(params, Mapping) else params
-    return "&".join(f"{encode(k)}={encode(v)}" for k, v in items if v is not None)
+    return "&".join(f"{encode(k, safe)}={encode(v, safe)}" for k, v in items if v is not None)
 
 
 class Signer:

@@ -4,9 +4,11 @@ The real python-binance client works against it (``client.API_URL = f"{url}/api"
 ``client.MARGIN_API_URL = f"{url}/sapi"``, ``ping=False``); like Binance since 2026-01-15 it
 accepts only signatures over the bytes as sent, which python-binance's own signing fails for
 values that need encoding (``binance_auth``). An account signs with ``api_secret``, or with an
-Ed25519/RSA key whose PEM public half is the account's ``public_key``. Requests are routed by method and
-path to small desks: ``MarketBook`` (rules, prices), ``OrderDesk`` (spot orders), ``DustDesk``
-(dust->BNB, dust-convert) and ``ConvertDesk`` (Binance Convert). This module owns what is
+Ed25519/RSA key whose PEM public half is the account's ``public_key``.
+
+Requests are routed by method and path to small desks: ``MarketBook`` (rules, prices),
+``OrderDesk`` (spot orders), ``DustDesk`` (dust->BNB, dust-convert) and ``ConvertDesk``
+(Binance Convert). This module owns what is
 common to all of them: the route table with each endpoint's security and request weight,
 SIGNED checks, weight headers, and the hooks tests and the demo use to inspect and change
 the exchange.

@@ -26,7 +26,7 @@ from dustsweep.errors import AuthError, ExchangeError
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.binance import BinanceExchange
 from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
-from dustsweep.exchanges.signing import encode, encode_params
+from dustsweep.exchanges.signing import QUERY_SAFE, encode, encode_params
 from dustsweep.sim.binance import BinanceSim
 from dustsweep.sim.bybit import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
@@ -274,8 +274,8 @@ def test_pybit_default_signing_is_rejected_for_values_that_need_encoding(
     bybit: BybitVenue, value: str
 ) -> None:
     """pybit signs the raw text; requests encodes non-ASCII when sending: 10004. (A comma
-    passes unencoded through requests, so pybit's own form then matches; ours encodes it and
-    signs the encoded form, which Bybit accepts as well.)"""
+    passes unencoded through requests, so pybit's own form then matches, and dustsweep keeps
+    it raw too.)"""
     session = bybit.plain()
     if value.isascii():
         session.get_open_orders(category="spot", symbol=value)  # same bytes both ways: passes
@@ -290,7 +290,9 @@ def test_dustsweep_session_signs_odd_values_as_sent(bybit: BybitVenue) -> None:
     for symbol, link in ((ODD_SYMBOL, "dust-odd"), ("XRPUSDT", ODD_ID)):
         answer = session.get_open_orders(category="spot", symbol=symbol, orderLinkId=link)
         assert answer[0]["retCode"] == 0 and answer[0]["result"]["list"] == []
-        assert f"orderLinkId={encode(link)}" in bybit.dialect.seen[-1].query
+        assert f"orderLinkId={encode(link, QUERY_SAFE)}" in bybit.dialect.seen[-1].query
+    query = bybit.dialect.seen[-1].query
+    assert "odd%20id,%2B/%3D%C3%A9" in query  # what requests leaves alone stays raw
 
 
 def test_a_non_ascii_symbol_order_is_found_and_settles(bybit: BybitVenue) -> None:
@@ -302,4 +304,4 @@ def test_a_non_ascii_symbol_order_is_found_and_settles(bybit: BybitVenue) -> Non
     assert found is not None and found.status == "filled" and found.final
     assert found.order_id == result.order_id
     queries = [r.query for r in bybit.dialect.seen if r.method == "GET" and "order" in r.path]
-    assert queries and all(encode(ODD_SYMBOL) in q for q in queries)
+    assert queries and all(encode(ODD_SYMBOL, QUERY_SAFE) in q for q in queries)
