@@ -26,8 +26,10 @@ from dustsweep.errors import AuthError, ExchangeError
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.binance import BinanceExchange
 from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
-from dustsweep.exchanges.signing import QUERY_SAFE, encode, encode_params
+from dustsweep.exchanges.signing import QUERY_SAFE, encode, encode_params, hmac_signer
 from dustsweep.sim.binance import BinanceSim
+from dustsweep.sim.binance_auth import check_signature
+from dustsweep.sim.binance_wire import BinanceError
 from dustsweep.sim.bybit import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
@@ -119,6 +121,34 @@ def test_encoding_is_rfc3986_utf8_and_drops_none() -> None:
     assert encode(ODD_SYMBOL) == "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT"
     assert encode("Az09-._~") == "Az09-._~"  # unreserved characters stay
     assert encode_params({"b": "x y", "a": None, "c": 5}) == "b=x%20y&c=5"
+
+
+def test_hmac_signer_matches_binances_published_vector() -> None:
+    secret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+    payload = (
+        "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1"
+        "&recvWindow=5000&timestamp=1499827319559"
+    )
+    signer = hmac_signer(secret)
+    assert signer.sign(payload) == (
+        "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
+    )
+    assert repr(signer) == "Signer(HMAC)" and secret not in repr(signer)
+
+
+def test_simulator_verifies_the_raw_bytes_never_the_decoded_form() -> None:
+    def request(body: str) -> SimRequest:
+        return SimRequest("POST", "/sapi/v1/asset/dust", "", body.encode(), {})
+
+    sent = "asset=ADA%2CXRP&timestamp=1"
+    for signed, accepted in ((sent, True), ("asset=ADA,XRP&timestamp=1", False)):
+        body = f"{sent}&signature={hmac_signer(SECRET).sign(signed)}"
+        if accepted:
+            check_signature(request(body), SECRET)
+            continue
+        with pytest.raises(BinanceError) as info:
+            check_signature(request(body), SECRET)
+        assert info.value.code == -1022
 
 
 # -- Binance ----------------------------------------------------------------------------------
