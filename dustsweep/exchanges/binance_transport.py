@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from dustsweep.errors import RateLimited
+from dustsweep.bans import REGISTRY as BANS
+from dustsweep.errors import Banned, RateLimited
 from dustsweep.exchanges import binance_parse as parse
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.binance_budget import WeightBudget
@@ -160,8 +161,12 @@ class BinanceTransport:
             if pause > 0:
                 self._sleep(pause)
                 self.budget.waited()
+            BANS.check("binance", self.host, self.account)  # a ban stops every worker at once
             try:
                 return self._call_once(ctx, request, is_read=is_read)
+            except Banned as err:
+                BANS.record("binance", self.host, err)
+                raise
             except RateLimited as err:
                 wait = err.retry_after
                 if not is_read or attempt >= READ_RETRIES:

@@ -25,7 +25,8 @@ from pybit import _helpers as pybit_helpers
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
-from dustsweep.errors import AuthError, ExchangeError, RateLimited
+from dustsweep.bans import REGISTRY as BANS
+from dustsweep.errors import AuthError, Banned, ExchangeError, RateLimited
 from dustsweep.exchanges import bybit_convert as convert_api
 from dustsweep.exchanges import bybit_parse as parse
 from dustsweep.exchanges.base import Credentials
@@ -189,8 +190,12 @@ class _Wire:
             pause = self._budget.pause_before(method, self.server_now_ms())
             if pause > 0:
                 self._sleep(pause)
+            BANS.check("bybit", self.host, self.account)  # a ban stops every worker at once
             try:
                 return self._send(ctx, method, params)
+            except Banned as exc:
+                BANS.record("bybit", self.host, exc)
+                raise
             except RateLimited as exc:
                 wait = exc.retry_after
                 if not retry or attempt >= READ_RETRIES or wait is None or wait > MAX_RETRY_WAIT_S:

@@ -37,11 +37,16 @@ class _Handler(BaseHTTPRequestHandler):
         if sim.faults.latency_s:
             time.sleep(sim.faults.latency_s)
         faults = sim.faults.next_call(request.method, request.path)
+        peer = ":".join(str(part) for part in self.client_address[:2])
+        ban = sim.faults.ban_answer(request.method, request.path, peer)
+        if ban is not None:
+            faults = [ban]
         lose = False
         for fault in faults:
             if fault.kind == "http":
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-                self._write(SimResponse(fault.status, fault.body, headers))
+                raw = fault.body if isinstance(fault.body, bytes) else None  # an HTML page
+                self._write(SimResponse(fault.status, fault.body, headers, raw=raw))
                 return
             if fault.kind == "drop":
                 self._abort()
