@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from dustsweep.errors import ClockSkew, DustsweepError, ExitCode
+from dustsweep.errors import Banned, ClockSkew, DustsweepError, ExchangeError, ExitCode
 from dustsweep.models import MarketRules, Snapshot
 
 if TYPE_CHECKING:
@@ -150,7 +150,10 @@ class App:
         return self.markets(handle, refresh=True)
 
     def snapshot(self, handle: AccountHandle, refresh: bool = False) -> Snapshot:
-        """Balances, rules, prices and conversion eligibility of one account, fetched at once."""
+        """Balances, rules, prices and conversion eligibility of one account, fetched at once.
+
+        Eligibility is a side read: when it fails (after the adapter's own retries) it becomes
+        unknown (``convertible=None``, "?" in the table, null in JSON) with a warning."""
         name = handle.config.name
         exchange = handle.exchange
         self.progress(name, "balances, prices, conversion eligibility")
@@ -162,9 +165,17 @@ class App:
         balances = balances_f.result()
         prices = prices_f.result()
         markets = markets_f.result()
-        convertible = convertible_f.result()
         warnings: tuple[str, ...] = ()
-        if convertible is None:
+        try:
+            convertible = convertible_f.result()
+        except Banned:
+            raise  # the host is banned: nothing else of this account can go on either
+        except ExchangeError as exc:
+            # A side read: eligibility feeds only the "convertible" column, so its failure
+            # makes that column unknown, never costs the account its sales.
+            convertible = None
+            warnings = (f"conversion eligibility unknown: {exc}",)
+        if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
         return Snapshot(
             exchange=handle.config.exchange,
