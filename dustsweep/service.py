@@ -7,6 +7,7 @@ One account failing never hides the others: its error is kept beside them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from dustsweep.state import ClockOffsets, RulesCache
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]
 
 
@@ -140,7 +142,14 @@ class App:
         if cached is None:
             self.progress(handle.config.name, "market rules")
             fresh = handle.exchange.fetch_markets()
-            self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+            try:
+                self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+            except OSError as exc:  # a cache: the run goes on with the fresh rules
+                logger.warning(
+                    "market rules not cached: cannot write %s (%s)",
+                    self.rules_cache.path(handle.config.exchange, handle.base_url),
+                    exc.strerror or exc,
+                )
             cached = fresh
         handle.rules = {rule.symbol: rule for rule in cached}
         return handle.rules

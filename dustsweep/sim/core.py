@@ -126,6 +126,8 @@ class Fault:
         timeout gives up while the exchange still executes);
       ``action``: call ``action()`` (mutate the simulator: raise a minimum, halt a symbol,
         change a balance), then process normally.
+      ``garble``: process normally, then in the JSON answer set every ``field`` (at any depth)
+        to ``value``: NaN, Infinity, "" or negative amounts from a misbehaving exchange.
     ``calls``: which calls to (method, path) it hits, 1-based; empty = every call.
     """
 
@@ -138,6 +140,17 @@ class Fault:
     retry_after: int | None = None
     seconds: float = 0.0
     action: Callable[[], None] | None = None
+    field: str = ""
+    value: Any = None
+
+
+def garble(body: Any, field: str, value: Any) -> Any:
+    """``body`` with every ``field`` key (at any depth) set to ``value``."""
+    if isinstance(body, dict):
+        return {k: value if k == field else garble(v, field, value) for k, v in body.items()}
+    if isinstance(body, list):
+        return [garble(item, field, value) for item in body]
+    return body
 
 
 class FaultPlan:

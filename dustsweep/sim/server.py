@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse
+from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse, garble
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
         with sim.request_lock:
             sim.requests.append((request.method, request.path))
         response = sim.dialect.handle(request)
+        for fault in faults:
+            if fault.kind == "garble":
+                response.body = garble(response.body, fault.field, fault.value)
         if lose:
             self._abort()
             return
