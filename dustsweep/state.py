@@ -290,8 +290,14 @@ class RunLock:
     def acquire(self) -> None:
         if self._fd is not None:
             raise RuntimeError("RunLock is already held by this object")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot use the state folder {self.directory}: cannot create the lock file "
+                f"({exc.strerror or exc}); nothing was sent. Make it writable or set {STATE_ENV}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -305,8 +311,9 @@ class RunLock:
             os.close(fd)
             raise
         started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}\nstarted {started}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is for messages only (disk full)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}\nstarted {started}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -314,7 +321,8 @@ class RunLock:
         if fd is None:
             return
         try:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing the last descriptor releases the flock
 
