@@ -151,3 +151,23 @@ def test_the_registry_refuses_before_sending_and_an_earlier_ban_is_not_now(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_a_ban_during_the_sales_of_a_sweep_also_stops_its_conversion(
+    cli: Any, sim: Any, tmp_path: Path, exchange: str
+) -> None:
+    binance, bybit = accounts_for(sim)
+    binance["convert_to"] = "BNB"
+    bybit["convert_to"] = "USDT"
+    config = write_config(tmp_path, [binance, bybit], keep=["BNB"])
+    faults = sim.servers[exchange].faults
+    faults.ban(STATUS[exchange], path=ORDER_PATH[exchange], method="POST", body=BODY[exchange])
+    before = wallet(sim, exchange)
+    result = cli("--config", str(config), "sweep", "--yes", "--json")
+    assert "Traceback" not in result.err
+    assert result.code in (3, 4), (result.out, result.err)
+    assert_stopped_at_once(sim, exchange)
+    assert wallet(sim, exchange) == before  # no sale, no dust conversion, no execution
+    executions = {"/sapi/v1/asset/dust", "/v5/asset/covert/small-balance-execute"}
+    assert not [r for r in sim.servers[exchange].requests if r[1] in executions]
