@@ -107,3 +107,24 @@ def test_an_html_error_page_on_a_main_read_is_one_short_line(
     assert len(lines) == 1, result.err
     assert "502" in lines[0] and "nginx" not in lines[0] and "<" not in lines[0]
     assert "Traceback" not in result.err
+
+
+def test_an_unreadable_average_price_does_not_cost_the_sale(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """avgPrice is a side read: when it keeps failing, the NOTIONAL check is unknown and the
+    order goes out as planned (the exchange would refuse it, executing nothing, if too small)."""
+    import copy
+
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    # 8.55 ADA at the ticker is within 10 % of ADAUSDT's minimum: the average price is asked.
+    scenario["binance"]["accounts"][0]["balances"]["ADA"] = "8.55000000"
+    sim = sim_factory(scenario)
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    faults = sim.servers["binance"].faults
+    faults.add("http", "/api/v3/avgPrice", method="GET", status=502, body=HTML_502)
+    result = cli("--config", str(config), "sell", "--yes", "--json", "--account", "main")
+    assert result.code == 0, result.err
+    sold = {o["asset"]: o for o in json.loads(result.out)["accounts"][0]["orders"]}
+    assert sold["ADA"]["status"] == "filled" and sold["ADA"]["market"] == "ADAUSDT"
+    assert faults.count("GET", "/api/v3/avgPrice") >= 3  # asked, retried, then gone on
