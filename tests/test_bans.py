@@ -171,3 +171,22 @@ def test_a_ban_during_the_sales_of_a_sweep_also_stops_its_conversion(
     assert wallet(sim, exchange) == before  # no sale, no dust conversion, no execution
     executions = {"/sapi/v1/asset/dust", "/v5/asset/covert/small-balance-execute"}
     assert not [r for r in sim.servers[exchange].requests if r[1] in executions]
+
+
+def test_the_end_of_a_ban_comes_from_retry_after_the_message_or_a_default() -> None:
+    from dustsweep.bans import BINANCE_BAN_S, BYBIT_BAN_S, ban_end_ms
+
+    now = 1_767_323_000_000
+    assert ban_end_ms("binance", Banned("x", retry_after=120), now) == now + 120_000
+    said = Banned("Way too much request weight used; IP banned until 1767323045000.")
+    assert ban_end_ms("binance", said, now) == 1767323045000
+    assert ban_end_ms("binance", Banned("418"), now) == now + int(BINANCE_BAN_S * 1000)
+    assert ban_end_ms("bybit", Banned("403"), now) == now + int(BYBIT_BAN_S * 1000)
+    assert BYBIT_BAN_S == 600  # Bybit: at least 10 minutes after a 403
+    assert iso_utc(1767323045000) == "2026-01-02T03:04:05Z"
+
+
+def test_a_damaged_bans_file_holds_no_ban(tmp_path: Path) -> None:
+    (tmp_path / BANS_FILE_NAME).write_text('{"binance h": "NaN", "x": [1]')
+    REGISTRY.attach(tmp_path)
+    REGISTRY.check("binance", "h", "a")  # does not raise

@@ -21,6 +21,7 @@ from dustsweep.sim.demo import DEMO_SCENARIO
 from tests.conftest import write_config
 from tests.test_cli_scan import accounts_for
 from tests.test_cli_scan import keys as keys  # the fixture
+from tests.test_executor import make_harness as make_harness  # the fixture
 
 pytestmark = pytest.mark.usefixtures("keys")
 
@@ -204,3 +205,24 @@ def test_an_existing_history_without_marker_gets_one(isolated_env: Path) -> None
     marker.unlink()
     Ledger(path).close()
     assert marker.exists()
+
+
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_when_the_history_stops_recording_mid_run_no_further_order_is_sent(
+    make_harness: Any, exchange: str
+) -> None:
+    """Every order is recorded before it is sent: a history that fails (here: closed under
+    the run, as a vanished disk would) stops the run's orders, each with the one line."""
+    from dustsweep.executor import SKIPPED
+
+    h = make_harness(exchange, {"ADA": "12.3456", "XRP": "3", "DOT": "2"})
+    from dustsweep.executor import execute_sells
+
+    snap, plan = h.plan()
+    ctx = h.context(snap, concurrency=2)  # the run is recorded as started
+    h.ledger.close()
+    result = execute_sells(plan, ctx)
+    assert h.orders_placed() == 0
+    assert all(o.status == SKIPPED for o in result.outcomes)
+    assert all(LEDGER_FILE_NAME in (o.error or "") for o in result.outcomes)
+    assert not any("internal error" in (o.error or "") for o in result.outcomes)
