@@ -128,3 +128,16 @@ def test_an_unreadable_average_price_does_not_cost_the_sale(
     sold = {o["asset"]: o for o in json.loads(result.out)["accounts"][0]["orders"]}
     assert sold["ADA"]["status"] == "filled" and sold["ADA"]["market"] == "ADAUSDT"
     assert faults.count("GET", "/api/v3/avgPrice") >= 3  # asked, retried, then gone on
+
+
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_a_truncated_answer_to_a_read_is_retried(
+    cli: Any, sim: Any, tmp_path: Path, exchange: str
+) -> None:
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    path = {"binance": "/api/v3/account", "bybit": "/v5/account/wallet-balance"}[exchange]
+    faults = sim.servers[exchange].faults
+    faults.add("http", path, method="GET", status=200, body=b'{"balances": [{"asset": "A', calls=1)
+    result = cli("--config", str(config), "scan", "--json", "--account", NAME[exchange])
+    assert result.code == 0, result.err
+    assert faults.count("GET", path) == 2
