@@ -135,12 +135,24 @@ def _to_exchange(value: object) -> object:
 
 
 def _check_env_name(value: str) -> str:
-    if not _ENV_NAME.fullmatch(value):
+    """A variable NAME. The value is never echoed: a key or secret pasted into ``*_env`` by
+    mistake is the usual cause, and it would end up on the terminal or in a cron mail."""
+    if not _ENV_NAME.fullmatch(value) or _looks_like_key(value):
         raise _fail(
-            f"must be the NAME of an environment variable, like BINANCE_API_KEY "
-            f"(got {_show(value)})"
+            "must be the NAME of an environment variable (like BINANCE_API_KEY), not the key "
+            "or secret itself; the value is not shown"
         )
     return value
+
+
+def _looks_like_key(value: str) -> bool:
+    """Exchange keys and secrets: long runs of mixed-case letters and digits (Binance 64,
+    Bybit 18/36) or long hex. Variable names are words joined by "_"."""
+    if "_" in value or len(value) < 16:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    return has_digit and (mixed_case or len(value) >= 32)
 
 
 def _check_account_name(value: str) -> str:

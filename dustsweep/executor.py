@@ -33,6 +33,7 @@ from dustsweep.executor_types import (
     OrderOutcome,
     SellResult,
 )
+from dustsweep.ledger import LedgerError
 from dustsweep.models import ZERO, Balance
 from dustsweep.planner import PlannedOrder, SellPlan, plan_followup
 from dustsweep.reconcile import PendingContext, ReconcileContext, reconcile_pending
@@ -125,8 +126,14 @@ def _run_one(
     try:
         return job.run()
     except Exception as exc:
-        logger.exception("order for %s failed unexpectedly", order.asset)
         attempt = job.attempt
+        if isinstance(exc, LedgerError):
+            # The history cannot record: no further order may go out (each is recorded
+            # before it is sent), and the one line says why, without a traceback.
+            state.stop(str(exc))
+            logger.warning("%s: %s", state.ctx.account, exc)
+        else:
+            logger.exception("order for %s failed unexpectedly", order.asset)
         return OrderOutcome(
             asset=order.asset,
             market=attempt.order.symbol if attempt else order.symbol,
@@ -134,7 +141,7 @@ def _run_one(
             status=UNKNOWN if attempt else SKIPPED,
             client_order_id=attempt.client_id if attempt else None,
             residual=order.residual + order.qty,
-            error=f"internal error: {exc}"
+            error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")
             + ("; its ledger record stays pending for the next run" if attempt else ""),
             quote_asset=order.quote_asset,
             followup=followup,

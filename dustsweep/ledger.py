@@ -23,10 +23,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from dustsweep.errors import DustsweepError
+from dustsweep.errors import DustsweepError, ExitCode
 
 SCHEMA_VERSION = 1
 LEDGER_FILE_NAME = "history.sqlite3"
+# Written beside the history when it is first created: a history that later turns up empty or
+# missing (a full disk truncated it, a sync tool replaced it) is refused instead of silently
+# started again, which would forget pending orders and the record of what was traded.
+MARKER_SUFFIX = ".created"
+# How long a write waits for another program holding the database (an sqlite browser).
+BUSY_TIMEOUT_S = 10.0
 
 
 def run_outcome(code: int) -> str:
@@ -74,7 +80,11 @@ CSV_COLUMNS = (
 
 
 class LedgerError(DustsweepError):
-    """The history file cannot be used (corrupt, or written by a newer dustsweep)."""
+    """The history file cannot be used or written (corrupt, locked, a full or read-only disk,
+    written by a newer dustsweep). Exit 2: the state folder needs fixing, nothing is traded
+    while the history cannot record."""
+
+    exit_code = ExitCode.USAGE
 
 
 def utc_now() -> datetime:
@@ -216,21 +226,47 @@ class Ledger:
         self._clock = clock
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            # Trading history is private; sqlite copies this mode to its -wal/-shm files.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self.marker = self.path.with_name(self.path.name + MARKER_SUFFIX)
         try:
+            self._check_not_lost()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Trading history is private; sqlite copies this mode to its -wal/-shm files.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._conn = self._open()
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: cannot use the history file ({exc})") from None
+            if not self.marker.exists():
+                self.marker.write_text("dustsweep history created here; keep this file\n")
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"{self.path}: cannot use the history file ({exc}); nothing was traded"
+            ) from None
+        except OSError as exc:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise LedgerError(
+                f"{self.path}: cannot use the history file ({exc.strerror or exc}); "
+                "nothing was traded"
+            ) from None
+
+    def _check_not_lost(self) -> None:
+        """A marker without a history (or with an empty file) means the history was lost."""
+        if not self.marker.exists():
+            return
+        if self.path.is_file() and self.path.stat().st_size > 0:
+            return
+        state = "is empty" if self.path.exists() else "is missing"
+        raise LedgerError(
+            f"{self.path} {state} but a history existed here ({self.marker.name}); nothing "
+            "was traded. Restore it from a backup, or delete the marker to start a new history"
+        )
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+            self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
         try:
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -262,10 +298,16 @@ class Ledger:
     # ----------------------------------------------------------------------- writing
 
     def _execute(self, sql: str, params: Iterable[object] = ()) -> sqlite3.Cursor:
+        """Every statement; a database failure (full disk, locked, corrupt) is one line."""
         with self._lock:
             if self._conn is None:
                 raise LedgerError(f"{self.path}: the ledger is closed")
-            return self._conn.execute(sql, tuple(params))
+            try:
+                return self._conn.execute(sql, tuple(params))
+            except sqlite3.Error as exc:
+                raise LedgerError(
+                    f"{self.path}: cannot record in the history ({exc}); no further trade is sent"
+                ) from None
 
     def begin_run(self, command: str, dry_run: bool) -> int:
         """Start a run (one command invocation); its id ties the records together."""

@@ -4,23 +4,26 @@ Binance values a MARKET order for NOTIONAL / MIN_NOTIONAL at the average price o
 ``avgPriceMins`` (``GET /api/v3/avgPrice``), which the bulk ticker cannot give. Scans stay at
 three requests per account by classifying at the ticker price with a safety margin; before
 orders are placed, the few whose value is within ``HEADROOM`` of the minimum are checked at
-the exchange's own price (one request each), re-planned onto another market, or skipped.
+the exchange's own price (one request each), re-planned onto another market, or skipped. When
+that price cannot be read (a side read), the check is unknown and the order goes as planned.
 An adapter opts in by having ``notional_price``; Bybit judges at the book, which the ticker's
 bid already is.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from dustsweep.errors import ExchangeError
+from dustsweep.errors import Banned, ExchangeError
 from dustsweep.lots import plain
 from dustsweep.models import Snapshot
 from dustsweep.planner import PlannedOrder, SellPlan, Skip, replan_asset
 from dustsweep.policy import Policy
 
+logger = logging.getLogger(__name__)
 HEADROOM = Decimal("1.10")  # 10 % above the margin-adjusted minimum needs no check
 
 
@@ -100,9 +103,16 @@ class NotionalCheck:
         if order.symbol not in self._prices:
             try:
                 self._prices[order.symbol] = self.exchange.notional_price(order.symbol)
+            except Banned as err:
+                return str(err)  # nothing more may be sent to this host
             except ExchangeError as err:
-                rule = rules.min_notional_rule
-                return f"its average price could not be read to check {rule}: {err}"
+                # A side read (already retried by the adapter): the check becomes unknown and
+                # the order goes out as planned. Should it be below the minimum after all, the
+                # exchange refuses it without executing anything (a filter rejection).
+                logger.warning(
+                    "%s: %s check unknown: %s", order.symbol, rules.min_notional_rule, err
+                )
+                self._prices[order.symbol] = None
         price = self._prices[order.symbol]
         if price is None or order.qty * price >= needed:
             return None

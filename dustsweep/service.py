@@ -7,6 +7,7 @@ One account failing never hides the others: its error is kept beside them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from dustsweep.errors import ClockSkew, DustsweepError, ExitCode
+from dustsweep.errors import Banned, ClockSkew, DustsweepError, ExchangeError, ExitCode
 from dustsweep.models import MarketRules, Snapshot
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from dustsweep.state import ClockOffsets, RulesCache
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]
 
 
@@ -91,6 +93,9 @@ class App:
         self.quiet = quiet
         self.rules_cache: RulesCache = RulesCache(state_dir)
         self.offsets: ClockOffsets = ClockOffsets(state_dir)
+        from dustsweep.bans import REGISTRY
+
+        REGISTRY.attach(state_dir)  # bans earlier runs saw: no request before they end
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -137,7 +142,14 @@ class App:
         if cached is None:
             self.progress(handle.config.name, "market rules")
             fresh = handle.exchange.fetch_markets()
-            self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+            try:
+                self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+            except OSError as exc:  # a cache: the run goes on with the fresh rules
+                logger.warning(
+                    "market rules not cached: cannot write %s (%s)",
+                    self.rules_cache.path(handle.config.exchange, handle.base_url),
+                    exc.strerror or exc,
+                )
             cached = fresh
         handle.rules = {rule.symbol: rule for rule in cached}
         return handle.rules
@@ -147,7 +159,10 @@ class App:
         return self.markets(handle, refresh=True)
 
     def snapshot(self, handle: AccountHandle, refresh: bool = False) -> Snapshot:
-        """Balances, rules, prices and conversion eligibility of one account, fetched at once."""
+        """Balances, rules, prices and conversion eligibility of one account, fetched at once.
+
+        Eligibility is a side read: when it fails (after the adapter's own retries) it becomes
+        unknown (``convertible=None``, "?" in the table, null in JSON) with a warning."""
         name = handle.config.name
         exchange = handle.exchange
         self.progress(name, "balances, prices, conversion eligibility")
@@ -159,9 +174,17 @@ class App:
         balances = balances_f.result()
         prices = prices_f.result()
         markets = markets_f.result()
-        convertible = convertible_f.result()
         warnings: tuple[str, ...] = ()
-        if convertible is None:
+        try:
+            convertible = convertible_f.result()
+        except Banned:
+            raise  # the host is banned: nothing else of this account can go on either
+        except ExchangeError as exc:
+            # A side read: eligibility feeds only the "convertible" column, so its failure
+            # makes that column unknown, never costs the account its sales.
+            convertible = None
+            warnings = (f"conversion eligibility unknown: {exc}",)
+        if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
         return Snapshot(
             exchange=handle.config.exchange,

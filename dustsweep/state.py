@@ -15,6 +15,8 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
+import math
 import os
 import tempfile
 import threading
@@ -28,6 +30,8 @@ from typing import Any
 
 from dustsweep.errors import ConfigError, LockHeld
 from dustsweep.models import MarketRules
+
+logger = logging.getLogger(__name__)
 
 STATE_ENV = "DUSTSWEEP_HOME"
 RULES_FORMAT = 1
@@ -118,19 +122,32 @@ def _decode_rule(row: list[Any]) -> MarketRules:
         quote=quote,
         trading=bool(trading),
         market_orders=bool(market),
-        step=Decimal(step),
-        min_qty=Decimal(min_qty),
-        max_qty=None if max_qty is None else Decimal(max_qty),
-        min_notional=Decimal(min_notional),
-        max_notional=None if max_notional is None else Decimal(max_notional),
+        step=_finite(step),
+        min_qty=_finite(min_qty),
+        max_qty=None if max_qty is None else _finite(max_qty),
+        min_notional=_finite(min_notional),
+        max_notional=None if max_notional is None else _finite(max_notional),
         step_rule=step_rule,
         min_qty_rule=min_qty_rule,
         min_notional_rule=min_notional_rule,
     )
 
 
+def _finite(text: object) -> Decimal:
+    """A cached amount: "NaN" or "Infinity" would parse and then break every comparison."""
+    if not isinstance(text, str):
+        raise TypeError("decimal text expected")
+    value = Decimal(text)
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"not a usable amount: {text[:20]!r}")
+    return value
+
+
 class RulesCache:
-    """Market rules per (exchange, base_url), with the time they were fetched."""
+    """Market rules per (exchange, base_url), with the time they were fetched.
+
+    A damaged cache (bad JSON, NaN inside, a folder where the file belongs) is a missing one:
+    the rules are fetched again. Writing raises OSError; callers treat it as "not cached"."""
 
     def __init__(self, directory: Path, *, now: Callable[[], float] = time.time) -> None:
         self.directory = Path(directory)
@@ -168,7 +185,11 @@ class RulesCache:
             saved_at, cached = loaded
             by_symbol = {rule.symbol: rule for rule in cached}
             by_symbol.update((rule.symbol, rule) for rule in rules)
-            self._write(exchange, base_url, saved_at, list(by_symbol.values()))
+            try:
+                self._write(exchange, base_url, saved_at, list(by_symbol.values()))
+            except OSError as exc:
+                logger.warning("market rules not cached: %s", exc.strerror or exc)
+                return False
             return True
 
     def _write(
@@ -192,6 +213,8 @@ class RulesCache:
             ):
                 return None
             saved_at = float(document["saved_at"])
+            if not math.isfinite(saved_at):
+                return None
             return saved_at, [_decode_rule(row) for row in document["rules"]]
         except (OSError, ValueError, TypeError, KeyError, ArithmeticError, AttributeError):
             # ValueError covers bad JSON, bad UTF-8 and wrong row lengths; ArithmeticError
@@ -267,8 +290,14 @@ class RunLock:
     def acquire(self) -> None:
         if self._fd is not None:
             raise RuntimeError("RunLock is already held by this object")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot use the state folder {self.directory}: cannot create the lock file "
+                f"({exc.strerror or exc}); nothing was sent. Make it writable or set {STATE_ENV}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -282,8 +311,9 @@ class RunLock:
             os.close(fd)
             raise
         started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}\nstarted {started}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is for messages only (disk full)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}\nstarted {started}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -291,7 +321,8 @@ class RunLock:
         if fd is None:
             return
         try:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing the last descriptor releases the flock
 

@@ -475,3 +475,37 @@ def test_default_sell_quotes_start_with_the_quote_asset(tmp_path: Path) -> None:
     config = load_config(path, {})
     assert config.effective_sell_quotes == ("USDC", "USDT", "FDUSD", "BTC", "BNB", "ETH")
     assert config.policy().sell_quotes[0] == "USDC"
+
+
+# A real-looking Binance secret (64 mixed-case letters and digits), a Bybit key (18), hex.
+PASTED_SECRETS = [
+    "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+    "XK7rTq2LmN9pZa4BcD",
+    "0f3a9c2e7b1d4f6a8c0e2b4d6f8a1c3e5b7d9f0a",
+    "my secret with spaces",
+    "s3cr3t-th4t-mUst-n0t-leak",
+]
+
+
+@pytest.mark.parametrize("secret", PASTED_SECRETS)
+@pytest.mark.parametrize("field", ["api_key_env", "api_secret_env"])
+def test_a_secret_in_an_env_field_is_refused_without_echo(
+    cli: object, tmp_path: Path, field: str, secret: str
+) -> None:
+    """issue 9: the value of a *_env field that is not a name, or looks like a key, is never
+    printed, neither by the loader nor by any command."""
+    path = write(tmp_path, ACCOUNT + f'{field} = "{secret}"\n')
+    message = error_of(path)
+    assert f"accounts[0].{field}: must be the NAME of an environment variable" in message
+    assert secret not in message and secret[:8] not in message
+    result = cli("--config", str(path), "scan")  # type: ignore[operator]
+    assert result.code == 2
+    assert secret[:8] not in result.out + result.err
+    assert "Traceback" not in result.err
+    assert len([line for line in result.err.splitlines() if line.strip()]) == 1
+
+
+@pytest.mark.parametrize("name", ["BINANCE_API_KEY", "MY_BYBIT_SECRET_2", "key", "ApiKey"])
+def test_ordinary_variable_names_are_accepted(tmp_path: Path, name: str) -> None:
+    config = load_config(write(tmp_path, ACCOUNT + f'api_key_env = "{name}"\n'), {})
+    assert config.accounts[0].api_key_env == name

@@ -26,7 +26,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.exchanges.headers import retry_after_seconds
+from dustsweep.exchanges.headers import retry_after_seconds, summarize_body
 
 READ = "read"
 ORDER = "order"
@@ -127,7 +127,7 @@ def from_api_error(
     headers: Mapping[str, str],
 ) -> ExchangeError:
     """The dustsweep error for a non-2xx answer. Order of checks = order of severity."""
-    detail = short(msg) if msg else f"HTTP {status}"
+    detail = short(summarize_body(msg)) if msg else f"HTTP {status}"
     reason = f"{detail} (code {code}, HTTP {status})" if code else f"{detail} (HTTP {status})"
     wait = retry_after_seconds(headers)
     if status == 418:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dustsweep.exchanges.amounts import amount
 from dustsweep.lots import combine_steps
 from dustsweep.models import Balance, MarketRules, OrderResult
 
@@ -37,13 +38,8 @@ def as_list(body: object, what: str) -> list[Any]:
 
 
 def dec(value: object, what: str = "amount") -> Decimal:
-    """A Decimal from the exchange's string (ints are accepted; floats never reach here)."""
-    if value is None or value == "":
-        return ZERO
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ShapeError(f"{what}: not a number: {str(value)[:40]!r}") from None
+    """A finite Decimal from the exchange's string; missing or "" is 0 (``amounts.amount``)."""
+    return amount(value, what)
 
 
 def parse_balances(body: object) -> list[Balance]:
@@ -51,10 +47,11 @@ def parse_balances(body: object) -> list[Balance]:
     balances = []
     for item in as_list(as_dict(body, "account").get("balances", []), "balances"):
         entry = as_dict(item, "balance")
-        free = dec(entry.get("free"), "free")
-        locked = dec(entry.get("locked"), "locked")
+        asset = str(entry.get("asset"))
+        free = amount(entry.get("free"), f"{asset} free", required=True, negative_ok=False)
+        locked = amount(entry.get("locked"), f"{asset} locked", required=True, negative_ok=False)
         if free or locked:
-            balances.append(Balance(asset=str(entry.get("asset")), free=free, locked=locked))
+            balances.append(Balance(asset=asset, free=free, locked=locked))
     return balances
 
 

@@ -6,8 +6,9 @@ holds only policy:
   keeps the last response on the client and requests sessions are not thread-safe;
 - the clock offset goes on every signed request (``timestamp_offset``);
 - every SDK / requests error becomes a ``dustsweep.errors`` type (``binance_errors``);
-- a read is retried after a rate limit of at most 30 s (twice at most); an order or a
-  conversion never is, since its outcome may be unknown;
+- a read (idempotent: it moves nothing) is retried after a rate limit of at most 30 s, and
+  after a 5xx, a timeout or a truncated body with a short back-off (twice at most each); an
+  order or a conversion execution never is, since its outcome may be unknown;
 - before any call, a nearly spent weight budget (X-MBX-USED-WEIGHT-1M) pauses until the window
   resets, through the injected ``sleep`` so tests stay fast.
 """
@@ -24,7 +25,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from dustsweep.errors import RateLimited
+from dustsweep.bans import REGISTRY as BANS
+from dustsweep.errors import Banned, NetworkError, RateLimited, ServerError
 from dustsweep.exchanges import binance_parse as parse
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.binance_budget import WeightBudget
@@ -41,6 +43,9 @@ T = TypeVar("T")
 PRODUCTION_URL = "https://api.binance.com"
 READ_RETRIES = 2  # extra attempts of a read after a rate limit
 MAX_RETRY_WAIT_S = 30.0
+# Back-off before the extra attempts of a read after a 5xx, a timeout or a truncated body: a
+# read moves nothing, and one flaky answer must not cost the account its sales.
+READ_FAILURE_WAITS_S: tuple[float, ...] = (0.25, 1.0)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _MIN_REDACT_LEN = 6
 # What a parser raises on a body that is not shaped like the endpoint's answer.
@@ -173,15 +178,19 @@ class BinanceTransport:
             raise bad_body(ctx, str(exc)) from None
 
     def call(self, ctx: CallContext, request: Callable[[Any], object], *, is_read: bool) -> object:
-        """Run one SDK call and translate its errors; retry only reads after a rate limit."""
-        attempt = 0
+        """Run one SDK call and translate its errors; retry only reads (see the module doc)."""
+        attempt = failures = 0
         while True:
             pause = self.budget.pause_s(self.server_now_ms())
             if pause > 0:
                 self._sleep(pause)
                 self.budget.waited()
+            BANS.check("binance", self.host, self.account)  # a ban stops every worker at once
             try:
                 return self._call_once(ctx, request, is_read=is_read)
+            except Banned as err:
+                BANS.record("binance", self.host, err)
+                raise
             except RateLimited as err:
                 wait = err.retry_after
                 if not is_read or attempt >= READ_RETRIES:
@@ -190,6 +199,11 @@ class BinanceTransport:
                     raise
                 attempt += 1
                 self._sleep(wait)
+            except (ServerError, NetworkError):
+                if not is_read or failures >= len(READ_FAILURE_WAITS_S):
+                    raise
+                self._sleep(READ_FAILURE_WAITS_S[failures])
+                failures += 1
 
     def _call_once(
         self, ctx: CallContext, request: Callable[[Any], object], *, is_read: bool

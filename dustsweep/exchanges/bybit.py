@@ -25,7 +25,15 @@ from pybit import _helpers as pybit_helpers
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
-from dustsweep.errors import AuthError, ExchangeError, RateLimited
+from dustsweep.bans import REGISTRY as BANS
+from dustsweep.errors import (
+    AuthError,
+    Banned,
+    ExchangeError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+)
 from dustsweep.exchanges import bybit_convert as convert_api
 from dustsweep.exchanges import bybit_parse as parse
 from dustsweep.exchanges.base import Credentials
@@ -53,6 +61,8 @@ from dustsweep.models import (
 DEFAULT_BASE_URL = "https://api.bybit.com"
 READ_RETRIES = 2
 MAX_RETRY_WAIT_S = 30.0
+# Back-off before the extra attempts of a read after a 5xx, a timeout or a truncated body.
+READ_FAILURE_WAITS_S: tuple[float, ...] = (0.25, 1.0)
 MAX_CLOCK_OFFSET_MS = 1000
 # After an order is accepted Bybit answers with ids only; the fill is read back. A market order
 # is final within milliseconds, so a short poll suffices; the caller reconciles anything slower.
@@ -196,22 +206,32 @@ class _Wire:
 
         Pauses first while the endpoint's budget is more than 90 % used. A RateLimited answer
         is waited out and retried (at most twice, waits up to 30 s) only when ``retry``: reads
-        and quotes, never an order or a conversion execution.
+        and quotes, never an order or a conversion execution. With ``retry`` a 5xx, a timeout
+        or an undecodable body is also retried twice after a short back-off: they move nothing.
         """
         ctx = CallContext(self.account, self.host, action, purpose, self._secrets)
-        attempt = 0
+        attempt = failures = 0
         while True:
             pause = self._budget.pause_before(method, self.server_now_ms())
             if pause > 0:
                 self._sleep(pause)
+            BANS.check("bybit", self.host, self.account)  # a ban stops every worker at once
             try:
                 return self._send(ctx, method, params)
+            except Banned as exc:
+                BANS.record("bybit", self.host, exc)
+                raise
             except RateLimited as exc:
                 wait = exc.retry_after
                 if not retry or attempt >= READ_RETRIES or wait is None or wait > MAX_RETRY_WAIT_S:
                     raise
                 attempt += 1
                 self._sleep(wait)
+            except (ServerError, NetworkError):
+                if not retry or failures >= len(READ_FAILURE_WAITS_S):
+                    raise
+                self._sleep(READ_FAILURE_WAITS_S[failures])
+                failures += 1
 
     @contextmanager
     def reading(self, action: str) -> Iterator[None]:

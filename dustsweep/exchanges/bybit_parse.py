@@ -8,9 +8,10 @@ against the real snapshots without a network. Anything malformed raises ``ValueE
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from dustsweep.exchanges.amounts import amount as checked_amount
 from dustsweep.models import (
     ZERO,
     Balance,
@@ -47,22 +48,13 @@ CONVERSION_STATUS = {
 }
 
 
-def dec(value: object) -> Decimal:
-    """An exchange amount as Decimal; missing or "" counts as 0 (Bybit's empty fields)."""
-    if value is None or value == "":
-        return ZERO
-    if isinstance(value, bool):
-        raise ValueError(f"not an amount: {value!r}")
+def dec(value: object, what: str = "amount") -> Decimal:
+    """A finite amount as Decimal; missing or "" counts as 0 (Bybit's empty fields).
+    NaN, Infinity and text raise ``BadAmount`` (a ValueError) naming ``what``."""
     if isinstance(value, float):
         # Only if a server sent a JSON number: str() gives back its shortest decimal text.
         value = str(value)
-    try:
-        result = Decimal(value) if isinstance(value, str | int) else Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc
-    if not result.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
-    return result
+    return checked_amount(value, what)
 
 
 def positive_or_none(value: object) -> Decimal | None:
@@ -98,9 +90,11 @@ def balances(result: Json) -> list[Balance]:
     out: list[Balance] = []
     for account in result.get("list") or []:
         for coin in account.get("coin") or []:
-            locked = max(dec(coin.get("locked")), ZERO)
-            free = dec(coin.get("walletBalance")) - locked - dec(coin.get("spotBorrow"))
-            balance = Balance(asset=str(coin["coin"]), free=max(free, ZERO), locked=locked)
+            name = str(coin["coin"])
+            locked = max(dec(coin.get("locked"), f"{name} locked"), ZERO)
+            wallet = dec(coin.get("walletBalance"), f"{name} walletBalance")
+            free = wallet - locked - dec(coin.get("spotBorrow"), f"{name} spotBorrow")
+            balance = Balance(asset=name, free=max(free, ZERO), locked=locked)
             if balance.total > 0:
                 out.append(balance)
     return out

@@ -1,10 +1,12 @@
-"""HTTP response headers both adapters read: a case-insensitive lookup and ``Retry-After``.
+"""HTTP response headers both adapters read: a case-insensitive lookup and ``Retry-After``;
+and the one-line summary of an error body that is an HTML page.
 
 Imports no SDK: both exchanges' error translation uses it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 
@@ -32,3 +34,21 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
         return max(0.0, float(value))  # seconds to wait, not money
     except ValueError:
         return None
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_PAGE = re.compile(r"<(!doctype|html|head|body|title)\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_PAGE_WORDS = 8
+
+
+def summarize_body(text: str) -> str:
+    """An error body fit for one line: an HTML page (a proxy's 502, a WAF page) becomes
+    "HTML error page" plus its first few words (the title when there is one), never the page."""
+    start = _PAGE.search(text)  # python-binance prefixes "Invalid JSON error message..."
+    if start is None:
+        return text
+    page = text[start.start() :]
+    found = _TITLE.search(page)
+    words = _TAG.sub(" ", found.group(1) if found else page).split()[:_PAGE_WORDS]
+    return f"HTML error page ({' '.join(words)})" if words else "HTML error page"

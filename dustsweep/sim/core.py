@@ -126,6 +126,8 @@ class Fault:
         timeout gives up while the exchange still executes);
       ``action``: call ``action()`` (mutate the simulator: raise a minimum, halt a symbol,
         change a balance), then process normally.
+      ``garble``: process normally, then in the JSON answer set every ``field`` (at any depth)
+        to ``value``: NaN, Infinity, "" or negative amounts from a misbehaving exchange.
     ``calls``: which calls to (method, path) it hits, 1-based; empty = every call.
     """
 
@@ -138,6 +140,17 @@ class Fault:
     retry_after: int | None = None
     seconds: float = 0.0
     action: Callable[[], None] | None = None
+    field: str = ""
+    value: Any = None
+
+
+def garble(body: Any, field: str, value: Any) -> Any:
+    """``body`` with every ``field`` key (at any depth) set to ``value``."""
+    if isinstance(body, dict):
+        return {k: value if k == field else garble(v, field, value) for k, v in body.items()}
+    if isinstance(body, list):
+        return [garble(item, field, value) for item in body]
+    return body
 
 
 class FaultPlan:
@@ -148,6 +161,10 @@ class FaultPlan:
         self._counts: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self.latency_s = 0.0  # added to every request (benchmarks)
+        self._ban: Fault | None = None
+        self._ban_after: tuple[str, str, int] | None = None
+        # Every request answered with the ban: (method, path, client address "ip:port").
+        self.banned_requests: list[tuple[str, str, str]] = []
 
     def add(
         self,
@@ -165,9 +182,41 @@ class FaultPlan:
             self._faults.append(fault)
         return fault
 
+    def ban(
+        self,
+        status: int,
+        *,
+        path: str,
+        method: str | None = None,
+        call: int = 1,
+        body: Any = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """From the ``call``-th request to (method, path) on, answer EVERY request on every
+        endpoint with ``status`` (an IP ban: Binance 418, Bybit 403), as the exchange does.
+        Each such request is kept in ``banned_requests`` so tests can count who kept coming."""
+        fault = Fault("http", method, path, status=status, body=body, retry_after=retry_after)
+        with self._lock:
+            self._ban = fault
+            self._ban_after = (method or "*", path, call)
+
+    def ban_answer(self, method: str, path: str, client: str = "") -> Fault | None:
+        """The ban fault if this request is banned (the trigger or anything after it)."""
+        with self._lock:
+            if self._ban is None or self._ban_after is None:
+                return None
+            want_method, want_path, call = self._ban_after
+            started = bool(self.banned_requests)
+            hit = path == want_path and want_method in ("*", method)
+            if not started and not (hit and self._counts.get((method, path), 0) >= call):
+                return None
+            self.banned_requests.append((method, path, client))
+            return self._ban
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._ban = self._ban_after = None
 
     def count(self, method: str, path: str) -> int:
         with self._lock:

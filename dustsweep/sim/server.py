@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse
+from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse, garble
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -37,11 +37,16 @@ class _Handler(BaseHTTPRequestHandler):
         if sim.faults.latency_s:
             time.sleep(sim.faults.latency_s)
         faults = sim.faults.next_call(request.method, request.path)
+        peer = ":".join(str(part) for part in self.client_address[:2])
+        ban = sim.faults.ban_answer(request.method, request.path, peer)
+        if ban is not None:
+            faults = [ban]
         lose = False
         for fault in faults:
             if fault.kind == "http":
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-                self._write(SimResponse(fault.status, fault.body, headers))
+                raw = fault.body if isinstance(fault.body, bytes) else None  # an HTML page
+                self._write(SimResponse(fault.status, fault.body, headers, raw=raw))
                 return
             if fault.kind == "drop":
                 self._abort()
@@ -55,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
         with sim.request_lock:
             sim.requests.append((request.method, request.path))
         response = sim.dialect.handle(request)
+        for fault in faults:
+            if fault.kind == "garble":
+                response.body = garble(response.body, fault.field, fault.value)
         if lose:
             self._abort()
             return

@@ -411,39 +411,41 @@ def test_closed_port_is_network_error_naming_the_host() -> None:
 
 def test_timeout_is_network_error(bybit: Factory) -> None:
     env = bybit(timeout=0.2)
-    env.server.faults.add("delay", WALLET, seconds=0.6, calls=1)
+    env.server.faults.add("delay", WALLET, seconds=0.6, calls=(1, 2, 3))
     started = time.monotonic()
     with pytest.raises(NetworkError) as info:
         env.exchange.fetch_balances()
-    assert time.monotonic() - started < 0.55
+    assert time.monotonic() - started < 3 * 0.55  # each attempt gave up at the timeout
     assert "timeout" in str(info.value)
-    assert env.count("GET", WALLET) == 1
+    assert env.count("GET", WALLET) == 3  # issue 9: a read is retried twice, no more
 
 
 def test_dropped_connection_is_network_error(bybit: Factory) -> None:
     env = bybit()
-    env.server.faults.add("drop", "/v5/market/tickers", calls=1)
+    env.server.faults.add("drop", "/v5/market/tickers", calls=(1, 2, 3))
     with pytest.raises(NetworkError):
         env.exchange.fetch_prices()
     assert env.exchange.fetch_prices()  # the next call works again
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_5xx_is_server_error_and_not_retried(bybit: Factory, status: int) -> None:
+def test_5xx_is_server_error_and_retried_twice_for_reads(bybit: Factory, status: int) -> None:
+    """issue 9: reads move nothing, so a 5xx is retried within a small budget (was: never)."""
     env = bybit()
     env.server.faults.add("http", WALLET, status=status, body={"error": "boom"})
     with pytest.raises(ServerError) as info:
         env.exchange.fetch_balances()
     assert info.value.http_status == status
-    assert env.count("GET", WALLET) == 1
+    assert env.count("GET", WALLET) == 3
+    assert env.sleeps == [0.25, 1.0]
 
 
 def test_undecodable_or_odd_answers_are_server_errors(bybit: Factory) -> None:
     env = bybit()
-    env.server.faults.add("http", WALLET, status=200, body="not an envelope", calls=1)
+    env.server.faults.add("http", WALLET, status=200, body="not an envelope", calls=(1, 2, 3))
     with pytest.raises(ServerError):
         env.exchange.fetch_balances()
-    env.server.faults.add("http", WALLET, status=200, body={"retCode": 0, "result": []}, calls=2)
+    env.server.faults.add("http", WALLET, status=200, body={"retCode": 0, "result": []}, calls=4)
     with pytest.raises(ServerError) as info:
         env.exchange.fetch_balances()
     assert "read balances" in str(info.value)
