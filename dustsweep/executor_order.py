@@ -207,7 +207,10 @@ class OrderJob:
             retries.clock = True
             return None if problem is None else NotSent(f"{err}; {problem}")
         if isinstance(err, Banned):
-            return NotSent(self.state.ban(err))
+            # The ban may have been answered after the order executed: unknown, left pending
+            # for the next run to settle (nothing is asked while banned).
+            stopped = self.state.ban(err)
+            return Unknown(f"{stopped}; whether this order executed is not known yet")
         if isinstance(err, (NetworkError, ServerError)):
             return self._settle(attempt, str(err), baseline)
         if isinstance(err, OrderRejected):

@@ -38,6 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(sim.faults.latency_s)
         faults = sim.faults.next_call(request.method, request.path)
         lose = False
+        after: SimResponse | None = None
         for fault in faults:
             if fault.kind == "http":
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
@@ -52,13 +53,16 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.action()
             if fault.kind == "lose":
                 lose = True
+            if fault.kind == "http_after":
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                after = SimResponse(fault.status, fault.body, headers)
         with sim.request_lock:
             sim.requests.append((request.method, request.path))
         response = sim.dialect.handle(request)
         if lose:
             self._abort()
             return
-        self._write(response)
+        self._write(after or response)
 
     def _abort(self) -> None:
         """Close the socket without a response: the client sees a dropped connection."""
