@@ -6,7 +6,7 @@ assertions are about "exactly one", "every asset sold once", "no balance sold tw
 
 from __future__ import annotations
 
-import time
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -90,16 +90,19 @@ def test_response_lost_after_execution_is_reconciled_not_resent(
 def test_timeout_while_the_exchange_still_executes_is_not_sold_twice(
     make_harness: HarnessFactory,
 ) -> None:
-    # The client gives up after 0.3 s; the exchange executes the order at 0.8 s. Not found at
-    # first is not proof: the executor keeps asking (real time passes through the capped
-    # sleep) until the order shows up.
-    h = setup(make_harness, "binance", timeout=0.3, sleep_cap=0.25)
+    # The client gives up after 0.3 s; the exchange holds the order until the client's first
+    # look-up, then executes it. Not found at first is not proof: the executor keeps asking
+    # until the order shows up. (Ordered by events, not by wall-clock delays.)
+    h = setup(make_harness, "binance", timeout=0.3, sleep_cap=0.05)
     snap, plan = h.plan()
     extra = top_up(h, plan)
-    h.faults.add("delay", h.order_path, method="POST", calls=1, seconds=0.8)
-    started = time.monotonic()
-    result = execute_with(h, snap, plan, reconcile_window_s=4.0)
-    time.sleep(max(0.0, 0.9 - (time.monotonic() - started)))  # the delayed order has landed
+    asked = threading.Event()
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=lambda: asked.wait(60))
+    h.faults.add("action", "/api/v3/order", method="GET", calls=1, action=asked.set)
+    try:
+        result = execute_with(h, snap, plan, reconcile_window_s=30.0)
+    finally:
+        asked.set()
     assert all(o.status == FILLED for o in result.outcomes), result.outcomes
     assert_each_sold_once(h, extra)
     assert len(h.records()) == 3
