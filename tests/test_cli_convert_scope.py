@@ -26,6 +26,8 @@ from tests.test_cli_convert import (
     scenario,
 )
 from tests.test_cli_scan import accounts_for, keys  # noqa: F401 - fixture
+from tests.test_converter import desk as desk  # the fixture
+from tests.test_converter_rfq import apt_section
 
 pytestmark = pytest.mark.usefixtures("keys")
 
@@ -122,3 +124,55 @@ def test_max_value_must_be_an_amount(cli: Any, sim: Any, tmp_path: Path) -> None
     result = cli("--config", str(config), "convert", "--to", "BNB", "--max-value", "lots")
     assert result.code == 2 and "--max-value" in result.err and "Traceback" not in result.err
     assert conversion_posts(sim, "binance") == 0
+
+
+# ---- the guard itself, and unknown values --------------------------------------------------
+
+
+def test_one_guard_decides_what_may_be_moved() -> None:
+    from dustsweep.policy import Policy
+
+    policy = Policy(dust_threshold=D("10"))
+    assert policy.in_scope(D("10"), named=False)
+    assert not policy.in_scope(D("10.01"), named=False)
+    assert policy.in_scope(D("1000"), named=True)
+    assert not policy.in_scope(None, named=False)  # selling never moves an unknown value
+    assert policy.in_scope(None, named=False, eligible=True)  # the exchange lists it
+    assert not policy.in_scope(D("11"), named=False, eligible=True)  # listed, but no dust
+
+
+def test_an_unknown_value_is_converted_only_when_the_exchange_lists_it(desk: Any) -> None:
+    from dataclasses import replace
+
+    from dustsweep.classify import classify
+    from dustsweep.converter import fetch_convert_limits, fetch_previews, plan_conversion
+
+    section = apt_section()
+    section["conversion"]["max_value"] = "0.0002"  # BTC: the dust preview leaves APT out
+    d = desk(section=section)
+    snapshot = d.snapshot()
+    # No price reaches XRP (listed by the dust preview) nor APT (not listed by the dust
+    # preview, but Binance Convert has a pair for it).
+    prices = {s: p for s, p in snapshot.prices.items() if not s.startswith(("XRP", "APT"))}
+    snapshot = replace(snapshot, prices=prices)
+    report = classify(snapshot, d.policy)
+    assert report.get("XRP").value is None and report.get("APT").value is None
+    previews = fetch_previews(d.exchange, "BNB")
+    assert "XRP" in {line.asset for p in previews for line in p.lines}
+    limits = fetch_convert_limits(d.exchange, "BNB")
+    assert limits is not None and "APT" in limits
+
+    def plan(**kw: Any) -> Any:
+        return plan_conversion(
+            report, snapshot, previews, d.policy, target="BNB", convert_limits=limits, **kw
+        )
+
+    free_plan = plan()
+    assert "XRP" in {c.asset for c in free_plan.conversions}
+    assert "APT" not in {c.asset for c in free_plan.conversions}
+    left = dict(free_plan.skipped)
+    assert "value unknown" in left["APT"] and "--asset" in left["APT"]
+    # Under a cap an unknown value cannot be checked: left with the reason.
+    capped = plan(max_value=D("100"))
+    assert "XRP" not in {c.asset for c in capped.conversions}
+    assert "cannot be checked" in dict(capped.skipped)["XRP"]
