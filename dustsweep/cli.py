@@ -365,7 +365,14 @@ def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bo
     help="Target asset: BNB, USDT, USDC, MNT... (what the exchange accepts).",
 )
 @click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
-@click.option("--asset", "assets", multiple=True, metavar="SYM", help="Only these assets.")
+@click.option(
+    "--asset",
+    "assets",
+    multiple=True,
+    metavar="SYM",
+    help="Only these assets (a named asset may be worth more than dust_threshold).",
+)
+@click.option("--max-value", metavar="AMOUNT", help="Cap the total value this run may convert.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Only print the plan.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -375,6 +382,7 @@ def convert(
     target: str,
     accounts: Sequence[str],
     assets: Sequence[str],
+    max_value: str | None,
     yes: bool,
     dry_run: bool,
     as_json: bool,
@@ -382,13 +390,15 @@ def convert(
     """Convert small balances through the exchange's own small-balance conversion.
 
     Shows what the exchange will accept, what you receive and what it costs, then converts
-    after confirmation. Exit 5 inside the exchange's cool-down (with the time it ends).
+    after confirmation. Only balances worth at most dust_threshold (or of unknown worth that
+    the exchange lists) unless named with --asset. Exit 5 inside the exchange's cool-down.
     """
     from dustsweep.converting import ConvertOptions
 
     options = ConvertOptions(
         target=parse_asset(target, "--to"),
         assets=frozenset(parse_asset(a, "--asset") for a in assets),
+        max_value=parse_amount(max_value, "--max-value"),
     )
     return run_convert(session, accounts, options, yes=yes, dry_run=dry_run, as_json=as_json)
 

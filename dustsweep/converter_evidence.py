@@ -6,7 +6,12 @@ never repeated. The exchange is asked, best evidence first:
 2. in its conversion log with amounts (``conversions_since``), matched on the assets;
 3. failing both, the time of its last conversion (``last_conversion_ms``, every adapter has it:
    Binance's dribblet log) after the send time, together with the free balances of exactly
-   those assets having fallen. The amounts are then unknown and recorded as such.
+   those assets having fallen. The amounts are then unknown and recorded as such;
+4. failing every log (Binance does not document that dust-convert conversions reach the dribblet
+   log), the balances themselves (``BalanceProof``): every asset at zero AND the target credited
+   by about the expected net amount since just before the send. Anything in between (an asset
+   whose balance rose again from elsewhere, a credit far from the expected one) is ambiguous:
+   the record stays pending, is never sent again, and one line says so.
 
 "Not found" proves nothing by itself right after sending (logs lag). A conversion counts as
 never executed only when its quote has expired with no record of it, or when the exchange still
@@ -39,6 +44,11 @@ logger = logging.getLogger(__name__)
 # offset measurement error); the cool-down makes an unrelated conversion that close unlikely,
 # and the asset match rules it out.
 SEND_TOLERANCE_MS = 5_000
+# Balance evidence: "at zero" is at most this share of the amount sent left over; "about the
+# expected amount" is a credit within this share of the expected net (prices move between the
+# preview and the conversion; the fee is known).
+LEFT_OVER_SHARE = Decimal("0.01")
+CREDIT_TOLERANCE = Decimal("0.1")
 QUOTE_MARGIN_MS = 2_000
 NATIVE = "native"
 CONVERT = "convert"
@@ -68,6 +78,7 @@ class Found:
     facts: Mapping[str, Fact]
     absent: str | None = None  # why we know it never executed
     final: bool = True
+    ambiguous: str | None = None  # why the balances cannot tell (the record stays pending)
 
 
 def facts_from_result(result: ConversionResult, assets: Sequence[str]) -> dict[str, Fact]:
@@ -89,6 +100,66 @@ def facts_from_result(result: ConversionResult, assets: Sequence[str]) -> dict[s
             line.transfer_id or result.transfer_id,
         )
     return facts
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceProof:
+    """The balance evidence a lost conversion is settled from: the target's free balance just
+    before sending and the net amount expected per asset (None: not known)."""
+
+    target_before: Decimal
+    expected: Mapping[str, Decimal | None]
+
+    @property
+    def expected_total(self) -> Decimal | None:
+        values = list(self.expected.values())
+        if not values or any(v is None for v in values):
+            return None
+        return sum((v for v in values if v is not None), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceVerdict:
+    """``facts``: settled by the balances; ``ambiguous``: why they cannot tell (one line);
+    both None: nothing moved."""
+
+    facts: dict[str, Fact] | None = None
+    ambiguous: str | None = None
+
+
+def judge_balances(
+    free: Mapping[str, Decimal],
+    target: str,
+    amounts: Mapping[str, Decimal],
+    proof: BalanceProof,
+) -> BalanceVerdict:
+    """Did the conversion of ``amounts`` into ``target`` happen, by the balances alone?"""
+    left = {a: free.get(a, ZERO) for a in amounts}
+    gone = {a for a, amount in amounts.items() if left[a] <= amount * LEFT_OVER_SHARE}
+    intact = {a for a, amount in amounts.items() if left[a] >= amount}
+    credit = free.get(target, ZERO) - proof.target_before
+    expected = proof.expected_total
+    if len(intact) == len(amounts) and credit <= 0:
+        return BalanceVerdict()  # nothing moved
+    if len(gone) == len(amounts) and expected is not None and expected > 0:
+        low, high = expected * (1 - CREDIT_TOLERANCE), expected * (1 + CREDIT_TOLERANCE)
+        if low <= credit <= high:
+            single = len(amounts) == 1
+            return BalanceVerdict(
+                facts={
+                    a: Fact(a, "converted", amounts[a], credit if single else None) for a in amounts
+                }
+            )
+    rose = sorted(set(amounts) - gone)
+    if rose:
+        why = f"{', '.join(rose)} not at zero (rose again from elsewhere, or never converted)"
+    else:
+        shown = "unknown" if expected is None else format(expected, "f")
+        why = f"{target} credited by {format(credit, 'f')}, expected about {shown}"
+    return BalanceVerdict(
+        ambiguous=f"the balances cannot tell whether it executed ({why}); left pending, "
+        "never sent again: check the exchange's history"
+    )
 
 
 class Finder:
@@ -140,6 +211,7 @@ class Finder:
         quote_id: str | None,
         since_ms: int,
         expires_ms: int | None,
+        proof: BalanceProof | None = None,
     ) -> Found:
         """Keep asking for the reconcile window (back-off between looks) until the outcome is
         final, proven absent, or the window ends (then what was last seen, maybe nothing)."""
@@ -158,15 +230,27 @@ class Finder:
                 return Found({}, absent=f"quote {quote_id} expired with no record of it")
         if facts is not None:
             return Found(facts, final=False)
-        return self.conclude(amounts)
+        return self.conclude(amounts, target, proof)
 
-    def conclude(self, amounts: Mapping[str, Decimal]) -> Found:
-        """Nothing found: proven absent when the balances are all still there, else unknown."""
+    def conclude(
+        self,
+        amounts: Mapping[str, Decimal],
+        target: str = "",
+        proof: BalanceProof | None = None,
+    ) -> Found:
+        """Nothing found: proven absent when the balances are all still there; converted when
+        the balances prove it (``proof``); else unknown (``ambiguous`` says why)."""
         try:
-            untouched = self.untouched(amounts)
+            free = self.free_balances()
         except ExchangeError:
-            untouched = False
-        if untouched:
+            return Found({}, final=False)
+        if proof is not None:
+            verdict = judge_balances(free, target, amounts, proof)
+            if verdict.facts is not None:
+                return Found(verdict.facts)
+            if verdict.ambiguous is not None:
+                return Found({}, final=False, ambiguous=verdict.ambiguous)
+        if all(free.get(asset, ZERO) >= amount for asset, amount in amounts.items()):
             return Found({}, absent="the exchange has no record of it and the balances are intact")
         return Found({}, final=False)
 
@@ -225,6 +309,7 @@ def _converted(
         base.record_id,
         status="converted",
         qty=amount,
+        price=None,  # the balance evidence kept while pending (see ``proof_from_records``)
         received_qty=gross,
         fee=fact.fee,
         fee_asset=base.target,
@@ -238,7 +323,12 @@ def _failed(
     ctx: ConversionContext, base: ConversionLineOutcome, error: str
 ) -> ConversionLineOutcome:
     assert base.record_id is not None
-    changes: dict[str, object] = {"status": "failed", "error": error}
+    changes: dict[str, object] = {
+        "status": "failed",
+        "error": error,
+        "price": None,
+        "received_qty": None,
+    }
     if base.transfer_id is not None:
         changes["order_id"] = base.transfer_id
     ctx.ledger.update(base.record_id, **changes)
@@ -256,3 +346,16 @@ def _pending(
         changes["order_id"] = base.transfer_id
     ctx.ledger.update(base.record_id, **changes)
     return replace(base, status=UNKNOWN, error=error)
+
+
+def proof_from_records(
+    records: Sequence[tuple[str, Decimal | None, Decimal | None]],
+) -> BalanceProof | None:
+    """The evidence kept on pending records: (asset, price, received_qty) per record."""
+    befores = {price for _asset, price, _expected in records}
+    if len(befores) != 1:
+        return None
+    (before,) = befores
+    if before is None:
+        return None
+    return BalanceProof(before, {asset: expected for asset, _p, expected in records})

@@ -7,9 +7,12 @@ For each batch, in this order:
    ``ds-<token>-cv<TARGET>`` (sent as Binance dust-convert's clientId; /dust takes none);
 3. a ``pending`` ledger record per asset, BEFORE the request;
 4. one request; its answer is recorded per asset (received, fee, transfer/quote id);
-5. a lost answer (NetworkError/ServerError) is settled from the exchange before anything else
-   (``converter_evidence``) and never re-sent; an expired quote is quoted again once; a clock
-   rejection re-measures the clock once; the exchange's cool-down refusal stops the batches.
+5. a lost answer (NetworkError/ServerError, or a 429 that may have come after the conversion
+   executed) is settled from the exchange before anything else (``converter_evidence``; the
+   target's free balance read just before sending is the evidence of last resort) and never
+   re-sent; a ban answered to the request leaves it pending without asking anything more (the
+   next run settles it); an expired quote is quoted again once; a clock rejection re-measures
+   the clock once; the exchange's cool-down refusal stops the batches.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dustsweep.converter_cooldown import cooldown_after_refusal
 from dustsweep.converter_evidence import (
     NATIVE,
     SEND_TOLERANCE_MS,
+    BalanceProof,
     Finder,
     facts_from_result,
     record_facts,
@@ -36,11 +40,13 @@ from dustsweep.converter_types import (
     ConversionOutcome,
 )
 from dustsweep.errors import (
+    Banned,
     ClockSkew,
     ConversionRejected,
     CooldownActive,
     ExchangeError,
     NetworkError,
+    RateLimited,
     ServerError,
 )
 from dustsweep.exchanges.base import Exchange
@@ -226,8 +232,9 @@ class NativeBatch:
         if not self.items:
             return False
         client_id = quoted.quote_id or self.ids.next(f"cv{self.target}")
+        proof = self._proof(quoted, amounts)
         records = {
-            asset: (self._open(asset, amount, client_id), amount)
+            asset: (self._open(asset, amount, client_id, proof), amount)
             for asset, amount in amounts.items()
         }
         send_ms = self.ctx.server_now_ms()
@@ -237,8 +244,22 @@ class NativeBatch:
             return self._rejected(err, records, client_id)
         except ClockSkew as err:
             return self._clock(err, records, client_id)
-        except (NetworkError, ServerError) as err:
-            self._settle(quoted, amounts, records, client_id, send_ms, err)
+        except (NetworkError, ServerError, RateLimited) as err:
+            self._settle(quoted, amounts, records, client_id, send_ms, err, proof)
+            return False
+        except Banned as err:
+            note = f"outcome unknown ({err}); not asked while banned: the next run settles it"
+            self.outcome.lines.extend(
+                record_facts(
+                    self.ctx,
+                    route=NATIVE,
+                    target=self.target,
+                    client_id=client_id,
+                    records=records,
+                    facts={},
+                    note=note,
+                )
+            )
             return False
         except ExchangeError as err:  # answered with an error: nothing was executed
             self._close(records, client_id, str(err), FAILED)
@@ -256,8 +277,23 @@ class NativeBatch:
         )
         return False
 
-    def _open(self, asset: str, amount: Decimal, client_id: str) -> int:
+    def _proof(self, quoted: ConversionPreview, amounts: dict[str, Decimal]) -> BalanceProof | None:
+        """The target's free balance just before sending, with the expected net per asset:
+        the evidence a lost answer is settled from when no exchange log shows the conversion."""
+        try:
+            before = Finder(self.ctx).free(self.target)
+        except ExchangeError:
+            return None
+        nets = {line.asset: line.net for line in quoted.lines}
+        return BalanceProof(before, {asset: nets.get(asset) for asset in amounts})
+
+    def _open(self, asset: str, amount: Decimal, client_id: str, proof: BalanceProof | None) -> int:
+        # While pending, ``price`` keeps the target's free balance before sending and
+        # ``received_qty`` the net expected: a later run settles from them
+        # (``converter_evidence.proof_from_records``); both are replaced once settled.
         return self.ctx.ledger.add(
+            price=proof.target_before if proof is not None else None,
+            received_qty=proof.expected.get(asset) if proof is not None else None,
             run_id=self.ctx.run_id,
             exchange=self.ctx.exchange_name,
             account=self.ctx.account,
@@ -317,16 +353,24 @@ class NativeBatch:
         client_id: str,
         send_ms: int,
         err: ExchangeError,
+        proof: BalanceProof | None,
     ) -> None:
         """The answer was lost: find out from the exchange; never send again."""
         finder = Finder(self.ctx)
         found = finder.wait(
-            self.target, amounts, quoted.quote_id, send_ms - SEND_TOLERANCE_MS, quoted.expires_ms
+            self.target,
+            amounts,
+            quoted.quote_id,
+            send_ms - SEND_TOLERANCE_MS,
+            quoted.expires_ms,
+            proof,
         )
         note: str | None
         if found.absent is not None:
             note = f"not converted: the answer was lost and {found.absent}"
             missing = FAILED
+        elif found.ambiguous is not None:
+            note, missing = f"outcome unknown ({err}): {found.ambiguous}", UNKNOWN
         else:
             note = None if found.facts else f"outcome unknown ({err}); the next run settles it"
             missing = UNKNOWN

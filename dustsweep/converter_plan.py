@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 
 from dustsweep.classify import AccountReport, AssetReport
+from dustsweep.lots import plain
 from dustsweep.models import ZERO, ConversionPreview, DustCandidate, Snapshot, Verdict
-from dustsweep.planner import Skip
+from dustsweep.planner import Skip, apply_run_cap, per_asset_cap_reason
 from dustsweep.policy import Policy
 from dustsweep.routes import (
     ConvertLimit,
@@ -112,6 +113,8 @@ def plan_conversion(
     never: frozenset[str] = frozenset(),
     sell_fee_rate: Decimal | None = None,
     convert_limits: Mapping[str, ConvertLimit] | None = None,
+    max_value: Decimal | None = None,
+    max_value_per_asset: Decimal | None = None,
 ) -> ConversionPlan:
     """The conversion plan for one account into ``target``.
 
@@ -121,6 +124,12 @@ def plan_conversion(
     fee used to price the sell route (default: the policy's estimate). ``convert_limits``
     (``converter_caps.fetch_convert_limits``) enables the Convert-quote route for small
     balances (or named ones) within a pair's limits.
+
+    Scope (``Policy.in_scope``, the same guard selling applies): an asset not named in
+    ``assets`` is converted only when it is worth at most the dust threshold, or, of unknown
+    worth, when the exchange's small-balance conversion lists it. The caps apply to every
+    route: ``max_value_per_asset`` to each conversion, ``max_value`` to the plan's total
+    (smallest first, as for sales); under a cap, a conversion of unknown value is left.
     """
     target = target.upper()
     previews = _as_previews(preview, target)
@@ -147,6 +156,10 @@ def plan_conversion(
             skipped.append(Skip(asset, reason))
             continue
         assert item is not None
+        reason = _scope_reason(item, asset in named, asset in listed, policy)
+        if reason is not None:
+            skipped.append(Skip(asset, reason))
+            continue
         options = _options(item, listed.get(asset), limits.get(asset), target, fee_rate, valuer)
         if not any(o.route in _CONVERTING for o in options):
             skipped.append(Skip(asset, NOT_LISTED))
@@ -154,9 +167,17 @@ def plan_conversion(
         choice = choose_route(asset, options, policy.quote)
         choices.append(choice)
         if choice.option is not None and choice.route in _CONVERTING:
-            conversions.append(_planned(asset, choice.option, choice, target, valuer))
+            planned = _planned(asset, choice.option, choice, target, valuer)
+            reason = per_asset_cap_reason(planned.value, max_value_per_asset, policy.quote)
+            if reason is None:
+                conversions.append(planned)
+            else:
+                skipped.append(Skip(asset, reason))
         else:
             skipped.append(Skip(asset, _left_reason(choice)))
+    conversions.sort(key=lambda c: (c.value is None, c.value or ZERO, c.asset))
+    conversions, over_cap = apply_run_cap(conversions, max_value, lambda c: c.value)
+    skipped.extend(over_cap)
     conversions.sort(key=lambda c: (c.route is not Route.NATIVE, c.asset))
     return ConversionPlan(
         exchange=report.exchange,
@@ -193,6 +214,22 @@ class _Exclusions:
         if item.status is Verdict.IGNORED or item.status is Verdict.LOCKED:
             return item.reason
         return None
+
+
+def _scope_reason(item: AssetReport, named: bool, listed: bool, policy: Policy) -> str | None:
+    """Why a balance the user did not name is not converted: it is no dust (the threshold
+    guard of every command), or its worth is unknown and the exchange does not list it."""
+    if policy.in_scope(item.value, named=named, eligible=listed):
+        return None
+    if item.value is None:
+        return (
+            "value unknown and not listed by the exchange's small-balance conversion; "
+            "name it with --asset to convert it"
+        )
+    return (
+        f"worth {plain(item.value)} {policy.quote}, over the dust threshold "
+        f"{plain(policy.dust_threshold)}; name it with --asset to convert it"
+    )
 
 
 def _as_previews(

@@ -29,6 +29,8 @@ from dustsweep.converter_evidence import (
     Fact,
     Finder,
     is_derived_id,
+    judge_balances,
+    proof_from_records,
     record_facts,
 )
 from dustsweep.converter_rfq import settle_by_balance, settle_order
@@ -98,16 +100,26 @@ def _settle_native(
         )
 
     since = sent_ms - SEND_TOLERANCE_MS
+    proof = proof_from_records([(r.asset, r.price, r.received_qty) for r in records])
+    ambiguous: str | None = None
     try:
         found = finder.lookup(target, amounts, quote_id, since)
         if found and any(fact.status == "pending" for fact in found.values()):
             # Still executing (Bybit settles asynchronously): give it the reconcile window.
             found = dict(finder.wait(target, amounts, quote_id, since, None).facts) or found
-        absent = None if found else _absence(ctx, finder, amounts, quote_id, sent_ms)
+        if not found and proof is not None:
+            # No log shows it: the balances kept from just before the send may prove it.
+            verdict = judge_balances(finder.free_balances(), target, amounts, proof)
+            found, ambiguous = verdict.facts, verdict.ambiguous
+        absent = None
+        if not found and ambiguous is None:
+            absent = _absence(ctx, finder, amounts, quote_id, sent_ms)
     except ExchangeError as err:
         return write({}, UNKNOWN, f"could not check with the exchange: {err}")
     if found:
         return write(found, UNKNOWN, None)
+    if ambiguous is not None:
+        return write({}, UNKNOWN, ambiguous)
     if absent is not None:
         return write({}, FAILED, f"not converted: {absent}")
     return write({}, UNKNOWN, "no trace of it on the exchange yet: the next run checks again")

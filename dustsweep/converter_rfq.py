@@ -28,7 +28,14 @@ from dustsweep.converter_types import (
     ConversionContext,
     ConversionLineOutcome,
 )
-from dustsweep.errors import ConversionRejected, ExchangeError, NetworkError, ServerError
+from dustsweep.errors import (
+    Banned,
+    ConversionRejected,
+    ExchangeError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+)
 from dustsweep.models import ZERO
 
 logger = logging.getLogger(__name__)
@@ -122,8 +129,23 @@ class RfqJob:
                     last_error = str(err)
                     continue
                 return self._failed(quote, record_id, str(err))
-            except (NetworkError, ServerError) as err:
+            except (NetworkError, ServerError, RateLimited) as err:
+                # No answer, or an error that may have come after the order executed.
                 return self._settle_lost_accept(quote, record_id, err)
+            except Banned as err:
+                # It may have executed; a banned caller asks nothing more: the next run settles.
+                note = f"outcome unknown ({err}); not asked while banned: the next run settles it"
+                self.ctx.ledger.update(record_id, error=note)
+                return _line(
+                    self.item.asset,
+                    self.item.amount,
+                    self.target,
+                    UNKNOWN,
+                    received=None,
+                    error=note,
+                    quote_id=quote.quote_id,
+                    record_id=record_id,
+                )
             except ExchangeError as err:
                 self.ctx.ledger.update(record_id, status="failed", error=str(err))
                 return self._failed(quote, record_id, str(err))

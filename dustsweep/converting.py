@@ -7,9 +7,11 @@ Inside a cool-down the exchange's dust endpoint is not called at all.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -33,16 +35,19 @@ if TYPE_CHECKING:
     )
     from dustsweep.exchanges.base import Credentials
     from dustsweep.ledger import Ledger
-    from dustsweep.models import Snapshot
+    from dustsweep.models import ConversionPreview, Snapshot
+    from dustsweep.routes import ConvertLimit
 
 
 @dataclass(frozen=True)
 class ConvertOptions:
-    """``--to`` (None: each account's ``convert_to``), ``--asset`` and assets never converted."""
+    """``--to`` (None: each account's ``convert_to``), ``--asset``, assets never converted and
+    ``--max-value`` (the run's value cap, with ``max_value_per_run``: the lower one holds)."""
 
     target: str | None = None
     assets: frozenset[str] = frozenset()
     never: frozenset[str] = frozenset()
+    max_value: Decimal | None = None
 
 
 @dataclass
@@ -61,6 +66,10 @@ class AccountConvert:
     cooldown: CooldownActive | None = None
     note: str | None = None  # why nothing was planned (no target configured...)
     error: DustsweepError | None = None
+    # What the plan is made from, fetched concurrently, planned afterwards in config order.
+    previews: list[ConversionPreview] | None = None
+    limits: dict[str, ConvertLimit] | None = None
+    plan_assets: frozenset[str] = frozenset()
 
     @property
     def actions(self) -> int:
@@ -84,6 +93,9 @@ class ConvertRun:
         self.options = options
         self.live = live
         self.run_id: int | None = None
+        caps = [c for c in (options.max_value, app.config.max_value_per_run) if c is not None]
+        self._run_cap: Decimal | None = min(caps) if caps else None
+        self._cap_lock = threading.Lock()
 
     def context(self, handle: AccountHandle) -> ConversionContext:
         from dustsweep.converter import ConversionContext
@@ -106,9 +118,13 @@ class ConvertRun:
     ) -> list[AccountConvert]:
         """Prepare every account; ``handles`` reuses accounts a sweep already opened."""
         handles = handles or {}
-        return run_concurrently(
+        items = run_concurrently(
             [partial(self.prepare_one, a, c, handles.get(a.name)) for a, c in resolved]
         )
+        for item in items:  # config order, so the run's value cap is spent deterministically
+            if item.previews is not None:
+                item.plan = self._plan(item)
+        return items
 
     def prepare_one(
         self, account: AccountConfig, creds: Credentials, handle: AccountHandle | None = None
@@ -136,7 +152,7 @@ class ConvertRun:
                 return item
             if not self.cooldown_first and not self._cooldown_checked(item, ctx):
                 return item
-            item.plan = self._plan(item, assets)
+            self._fetch(item, assets)
         except CooldownActive as exc:
             item.cooldown = exc
         except ConversionRejected as exc:
@@ -191,28 +207,48 @@ class ConvertRun:
         none at all). A sweep narrows it to its guards."""
         return self.options.assets
 
-    def _plan(self, item: AccountConvert, assets: frozenset[str]) -> ConversionPlan:
-        from dustsweep.converter import fetch_convert_limits, fetch_previews, plan_conversion
+    def _fetch(self, item: AccountConvert, assets: frozenset[str]) -> None:
+        """The exchange's previews and Convert limits the plan is made from."""
+        from dustsweep.converter import fetch_convert_limits, fetch_previews
 
-        handle, report, snapshot, target = item.handle, item.report, item.snapshot, item.target
-        assert handle is not None and report is not None and snapshot is not None
-        assert target is not None
-        previews = self.app.with_clock_retry(
+        handle, target = item.handle, item.target
+        assert handle is not None and target is not None
+        item.previews = self.app.with_clock_retry(
             handle, lambda: fetch_previews(handle.exchange, target)
         )
-        limits = self.app.with_clock_retry(
+        item.limits = self.app.with_clock_retry(
             handle, lambda: fetch_convert_limits(handle.exchange, target)
         )
-        return plan_conversion(
-            report,
-            snapshot,
-            previews,
-            self.app.config.policy(),
-            target=target,
-            assets=assets,
-            never=self.never_for(report),
-            convert_limits=limits,
-        )
+        item.plan_assets = assets
+
+    def value_caps(self) -> tuple[Decimal | None, Decimal | None]:
+        """(what is left of the run's value cap, the per-asset cap) for the next plan."""
+        return self._run_cap, self.app.config.max_value_per_asset
+
+    def _plan(self, item: AccountConvert) -> ConversionPlan:
+        """Plan one account within the caps and spend the run cap on what it plans."""
+        from dustsweep.converter import plan_conversion
+
+        report, snapshot, target = item.report, item.snapshot, item.target
+        assert report is not None and snapshot is not None and target is not None
+        with self._cap_lock:
+            run_cap, per_asset = self.value_caps()
+            plan = plan_conversion(
+                report,
+                snapshot,
+                item.previews,
+                self.app.config.policy(),
+                target=target,
+                assets=item.plan_assets,
+                never=self.never_for(report),
+                convert_limits=item.limits,
+                max_value=run_cap,
+                max_value_per_asset=per_asset,
+            )
+            if self._run_cap is not None:
+                spent = sum((c.value or Decimal(0) for c in plan.conversions), Decimal(0))
+                self._run_cap = max(Decimal(0), self._run_cap - spent)
+        return plan
 
     def execute(self, items: Sequence[AccountConvert]) -> None:
         run_concurrently([partial(self._execute_one, i) for i in items if i.actions])

@@ -201,13 +201,16 @@ class OrderJob:
         """What a failed send means; None: send the same order (same id) again."""
         if isinstance(err, RateLimited):
             retries.rate_limits += 1
-            return self._after_rate_limit(attempt, err, retries.rate_limits)
+            return self._after_rate_limit(attempt, err, retries.rate_limits, baseline)
         if isinstance(err, ClockSkew):
             problem = "the clock is still rejected" if retries.clock else self.state.fix_clock()
             retries.clock = True
             return None if problem is None else NotSent(f"{err}; {problem}")
         if isinstance(err, Banned):
-            return NotSent(self.state.ban(err))
+            # The ban may have been answered after the order executed: unknown, left pending
+            # for the next run to settle (nothing is asked while banned).
+            stopped = self.state.ban(err)
+            return Unknown(f"{stopped}; whether this order executed is not known yet")
         if isinstance(err, (NetworkError, ServerError)):
             return self._settle(attempt, str(err), baseline)
         if isinstance(err, OrderRejected):
@@ -216,8 +219,16 @@ class OrderJob:
             return Refused(err, err.kind)
         return Refused(err, "other")
 
-    def _after_rate_limit(self, attempt: Attempt, err: RateLimited, count: int) -> Sent | None:
-        """Wait as asked, then check the order did not go through after all (None: resend)."""
+    def _after_rate_limit(
+        self, attempt: Attempt, err: RateLimited, count: int, baseline: Baseline
+    ) -> Sent | None:
+        """Wait as asked, then check the order did not go through after all (None: resend).
+
+        The same id goes out again only once the exchange has said it never saw it, the way a
+        lost answer is settled (asked over the reconcile window, then the balance): Binance
+        refuses a duplicate ``newClientOrderId`` only among OPEN orders, so a market order that
+        filled before the 429 would execute a second time under the same id. A -2013 right
+        after a send proves nothing (Binance shows new orders with a lag)."""
         wait = err.retry_after if err.retry_after is not None else DEFAULT_RATE_WAIT_S
         name = self.ctx.exchange_name
         if wait > self.ctx.max_rate_wait_s:
@@ -227,16 +238,10 @@ class OrderJob:
         logger.info("rate limited; waiting %.1f s before checking %s", wait, attempt.client_id)
         self.state.gate.hold(wait)  # the other workers wait too
         self.ctx.sleep(wait)
-        found = self.lookup.poll(attempt.order.symbol, attempt.client_id, 0.0)
-        if found.stopped is not None:
-            return NotSent(found.stopped)
-        if found.order is None:
-            if found.not_found:
-                return None  # the exchange says it never saw it: the same id may go again
-            return Unknown(f"{err}; the exchange could not be asked whether it went through")
-        if found.order.final:
-            return Placed(found.order)
-        return self._await_final(attempt, found.order)
+        settled = self._settle(attempt, str(err), baseline)
+        if isinstance(settled, NeverPlaced):
+            return None  # the exchange says it never saw it: the same id may go again
+        return settled
 
     def _await_final(self, attempt: Attempt, result: OrderResult) -> Sent:
         """Accepted but not final yet (Bybit answers with ids only): read it back."""

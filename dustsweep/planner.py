@@ -7,10 +7,10 @@ reason. Nothing here sends anything; the executor runs the plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, TypeVar
 
 from dustsweep.classify import (
     AccountReport,
@@ -28,6 +28,14 @@ from dustsweep.valuation import Valuer
 
 MAX_VALUE_REASON = "over the --max-value cap"
 _SELLING = frozenset({Verdict.SELLABLE, Verdict.PARTIAL})
+
+
+class _OfAsset(Protocol):
+    @property
+    def asset(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_OfAsset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +114,17 @@ def plan_sells(
         named = item.asset in assets
         if assets and not named:
             continue
-        reason = rules.reason(item, named, policy.dust_threshold)
+        reason = rules.reason(item, named, policy)
         if reason is None:
             order = order_from_report(item, policy, valuer)
-            reason = _per_asset_cap_reason(order, max_value_per_asset, policy.quote)
+            reason = per_asset_cap_reason(order.expected_value, max_value_per_asset, policy.quote)
             if reason is None:
                 orders.append(order)
                 continue
         if reason:
             skipped.append(Skip(item.asset, reason))
     orders.sort(key=_execution_order)
-    kept, over_cap = _apply_run_cap(orders, max_value)
+    kept, over_cap = apply_run_cap(orders, max_value, _order_value)
     skipped.extend(over_cap)
     return SellPlan(
         quote=policy.quote,
@@ -148,10 +156,8 @@ class _Exclusions:
         self.forbidden[policy.quote] = "quote asset"
         self.only = only or None  # empty allow list = everything (as in the config)
 
-    def reason(self, item: AssetReport, named: bool, threshold: Decimal) -> str | None:
-        candidate = item.status in _SELLING and (
-            named or (item.value is not None and item.value <= threshold)
-        )
+    def reason(self, item: AssetReport, named: bool, policy: Policy) -> str | None:
+        candidate = item.status in _SELLING and policy.in_scope(item.value, named=named)
         if item.asset in self.forbidden:
             return self.forbidden[item.asset] if named or candidate else ""
         if self.only is not None and item.asset not in self.only:
@@ -165,16 +171,15 @@ class _Exclusions:
         return ""  # worth more than the dust threshold: not dust
 
 
-def _per_asset_cap_reason(order: PlannedOrder, cap: Decimal | None, quote: str) -> str | None:
+def per_asset_cap_reason(value: Decimal | None, cap: Decimal | None, quote: str) -> str | None:
+    """Why an action worth ``value`` breaks ``max_value_per_asset`` (None: it does not).
+    Shared by selling and converting."""
     if cap is None:
         return None
-    if order.expected_value is None:
+    if value is None:
         return "value unknown, so the --max-value-per-asset cap cannot be checked"
-    if order.expected_value > cap:
-        return (
-            f"worth {plain(order.expected_value)} {quote}, over the --max-value-per-asset "
-            f"cap {plain(cap)}"
-        )
+    if value > cap:
+        return f"worth {plain(value)} {quote}, over the --max-value-per-asset cap {plain(cap)}"
     return None
 
 
@@ -182,27 +187,37 @@ def _execution_order(order: PlannedOrder) -> tuple[bool, Decimal, str]:
     return (order.expected_value is None, order.expected_value or ZERO, order.asset)
 
 
-def _apply_run_cap(
-    orders: list[PlannedOrder], cap: Decimal | None
-) -> tuple[list[PlannedOrder], list[Skip]]:
-    """Keep orders (already in value order) while the running total stays within ``cap``."""
+def _order_value(order: PlannedOrder) -> Decimal | None:
+    return order.expected_value
+
+
+def apply_run_cap(
+    items: Sequence[_Item], cap: Decimal | None, value_of: Callable[[_Item], Decimal | None]
+) -> tuple[list[_Item], list[Skip]]:
+    """Keep items (already in value order) while the running total stays within ``cap``.
+
+    Shared by the sell plan and the conversion plan so that ``--max-value`` and
+    ``max_value_per_run`` mean the same on every route. An item of unknown value is never
+    kept under a cap (the cap could not be checked).
+    """
     if cap is None:
-        return orders, []
-    kept: list[PlannedOrder] = []
+        return list(items), []
+    kept: list[_Item] = []
     skipped: list[Skip] = []
     running = ZERO
-    stopped = False  # once one order would pass the cap, the walk stops: no skipping ahead
-    for order in orders:
-        if order.expected_value is None:
+    stopped = False  # once one item would pass the cap, the walk stops: no skipping ahead
+    for item in items:
+        value = value_of(item)
+        if value is None:
             skipped.append(
-                Skip(order.asset, "value unknown, so the --max-value cap cannot be checked")
+                Skip(item.asset, "value unknown, so the --max-value cap cannot be checked")
             )
-        elif stopped or running + order.expected_value > cap:
+        elif stopped or running + value > cap:
             stopped = True
-            skipped.append(Skip(order.asset, MAX_VALUE_REASON))
+            skipped.append(Skip(item.asset, MAX_VALUE_REASON))
         else:
-            running += order.expected_value
-            kept.append(order)
+            running += value
+            kept.append(item)
     return kept, skipped
 
 

@@ -49,6 +49,21 @@ class Policy:
                 raise ValueError(f"{name} must be a number >= 0 (got {value})")
             object.__setattr__(self, name, value)
 
+    def in_scope(self, value: Decimal | None, *, named: bool, eligible: bool = False) -> bool:
+        """May a balance worth ``value`` (in ``quote``; None: unknown) be moved at all?
+
+        The one threshold guard every command applies (sell, convert, sweep), so that no route
+        moves what the owner never called dust: a balance the user names (``--asset``) is in
+        scope whatever it is worth; otherwise it must be worth at most ``dust_threshold``. A
+        balance of unknown worth is in scope only when the exchange itself lists it as
+        ``eligible`` for its small-balance conversion (selling passes False: it never knows).
+        """
+        if named:
+            return True
+        if value is None:
+            return eligible
+        return value <= self.dust_threshold
+
     @property
     def notional_factor(self) -> Decimal:
         """What a minimum order value is multiplied by before comparing: ``1 + margin``."""

@@ -61,6 +61,10 @@ class _SweepConvertRun(ConvertRun):
         self._budget_lock = threading.Lock()
         self.sold = sold
 
+    def value_caps(self) -> tuple[Decimal | None, Decimal | None]:
+        """None: ``assets_for`` has already applied both caps, counting what was sold."""
+        return None, None
+
     def never_for(self, report: AccountReport) -> frozenset[str]:
         if self.live:
             return frozenset()

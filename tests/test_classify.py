@@ -554,8 +554,9 @@ def test_classifying_300_balances_against_2300_markets_is_fast() -> None:
         report = classify(snapshot, POLICY)
         timings.append(time.process_time() - start)
     assert len(report.assets) == 300
+    # The CPU budget (50 ms) is checked by bench/bench_classify.py, not here: a test must not
+    # fail because the machine is busy (or because mutmut's trampolines slow every call).
     print(f"classify 300 balances x {len(markets)} markets: {min(timings) * 1000:.1f} ms CPU")
-    assert min(timings) < 0.05
 
 
 # -- properties -------------------------------------------------------------------------------
@@ -636,3 +637,93 @@ def test_threshold_does_not_change_verdicts(threshold: str) -> None:
     assert [(a.asset, a.status, a.sell_qty) for a in base.assets] == [
         (a.asset, a.status, a.sell_qty) for a in other.assets
     ]
+
+
+# -- edges found by mutation testing (tests/MUTANTS.md) -----------------------------------------
+
+
+def test_report_fields_and_a_missing_asset() -> None:
+    s = snap({"ADA": ("12.3", "0.7")}, [ADAUSDT], {"ADAUSDT": "0.5"})
+    report = classify(s, Policy(quote="USDT"))
+    assert (report.exchange, report.account, report.quote) == ("binance", "main", "USDT")
+    assert report.get("NOPE") is None
+    ada = report.get("ADA")
+    assert ada is not None and ada.locked == D("0.7") and ada.free == D("12.3")
+
+
+def test_worth_exactly_the_threshold_is_small() -> None:
+    s = snap({"ADA": "20"}, [ADAUSDT], {"ADAUSDT": "0.5"})
+    assert one(s, "ADA", Policy(dust_threshold=D("10"))).small is True
+    assert one(s, "ADA", Policy(dust_threshold=D("9.99"))).small is False
+
+
+def test_a_zero_price_is_no_price() -> None:
+    s = snap({"ADA": "20"}, [ADAUSDT], {"ADAUSDT": "0"})
+    ada = one(s, "ADA")
+    assert ada.status is Verdict.NO_MARKET and ada.reason == "ADAUSDT is listed but has no price"
+
+
+def test_an_asset_named_ld_alone_is_not_simple_earn() -> None:
+    from dustsweep.classify import MarketBook, is_simple_earn
+
+    book = MarketBook({"LDUSDT": mk("LDUSDT", "LD", "USDT")}, {})
+    assert not is_simple_earn("LD", MarketBook({"XUSDT": mk("XUSDT", "", "USDT")}, {}))
+    assert not is_simple_earn("LD", book)
+
+
+def test_reasons_say_exactly_what_happens() -> None:
+    locked = snap({"ADA": ("0", "0.05")}, [ADAUSDT], {"ADAUSDT": "0.5"})
+    assert one(locked, "ADA").reason == "all 0.05 ADA is locked in open orders"
+    sellable = snap({"ADA": "12.3"}, [ADAUSDT], {"ADAUSDT": "0.5"})
+    assert one(sellable, "ADA").reason == "sell 12.3 ADA on ADAUSDT"
+    partial = snap({"ADA": "12.34"}, [ADAUSDT], {"ADAUSDT": "0.5"})
+    assert one(partial, "ADA").reason == (
+        "sell 12.3 of 12.34 ADA on ADAUSDT; 0.04 stays (below one LOT_SIZE stepSize 0.1)"
+    )
+    capped_rules = mk("ADAUSDT", "ADA", "USDT", max_qty=D("20"))
+    capped = snap({"ADA": "30"}, [capped_rules], {"ADAUSDT": "0.5"})
+    assert one(capped, "ADA").reason == (
+        "sell 20 of 30 ADA on ADAUSDT; 10 stays (the order is capped at 20 by the market's maximum)"
+    )
+    nowhere = snap({"ADA": "12"}, [], {})
+    no_quotes = replace(POLICY, sell_quotes=())
+    assert one(nowhere, "ADA", no_quotes).reason == "no market into any allowed quote"
+    halted = [
+        mk("ADAUSDT", "ADA", "USDT", trading=False),
+        mk("ADABTC", "ADA", "BTC", trading=False),
+    ]
+    both = snap({"ADA": "12"}, halted, {"ADAUSDT": "0.5", "ADABTC": "0.00001"})
+    assert one(both, "ADA").reason == "ADAUSDT is halted; ADABTC is halted"
+
+
+def test_dust_reasons_quote_the_numbers() -> None:
+    # Below min_qty exactly at the floored amount; the worth cut (never rounded up) to 6 digits.
+    rules = mk("ADAUSDT", "ADA", "USDT", step="1", min_qty="5")
+    at_min = snap({"ADA": "4"}, [rules], {"ADAUSDT": "0.5"})
+    assert one(at_min, "ADA").reason == "4 ADA is below LOT_SIZE minQty 5 on ADAUSDT"
+    equal = snap({"ADA": "5"}, [mk("ADAUSDT", "ADA", "USDT", step="10", min_qty="5")], {
+        "ADAUSDT": "0.5"})  # fmt: skip
+    assert one(equal, "ADA").reason == "5 ADA is below one LOT_SIZE stepSize 10 on ADAUSDT"
+    cheap = snap({"ADA": "3.3"}, [ADAUSDT], {"ADAUSDT": "1.2345678"})
+    assert one(cheap, "ADA").reason == (
+        "worth 4.07407 USDT, below NOTIONAL minNotional 5 (+1% margin) on ADAUSDT"
+    )
+    no_margin = replace(POLICY, notional_margin=D(0))
+    assert one(cheap, "ADA", no_margin).reason == (
+        "worth 4.07407 USDT, below NOTIONAL minNotional 5 on ADAUSDT"
+    )
+
+
+def test_the_sellable_total_is_valued_at_the_quote_price() -> None:
+    eth = mk("ETHUSDT", "ETH", "USDT", step="0.0001")
+    s = snap({"ETH": "0.004"}, [eth], {"ETHUSDT": "2000"})
+    report = classify(s, POLICY)
+    assert report.totals.sellable == D("8")  # 0.004 x 2000, not / 2000
+
+
+def test_a_balance_equal_to_min_qty_that_floors_below_it_says_so() -> None:
+    rules = mk("ADAUSDT", "ADA", "USDT", step="2", min_qty="5")
+    s = snap({"ADA": "5"}, [rules], {"ADAUSDT": "0.5"})
+    assert one(s, "ADA").reason == (
+        "5 ADA floors to 4 (LOT_SIZE stepSize 2), below LOT_SIZE minQty 5 on ADAUSDT"
+    )

@@ -305,3 +305,26 @@ def test_history_csv_holds_only_what_executed(cli: Any, isolated_env: Path) -> N
     assert {r["status"] for r in everything} == {"filled", "rejected"}
     rows = cli("history", "--csv").out.strip().splitlines()
     assert len(rows) == 2 and ",ADA," in rows[1]
+
+
+def test_follow_up_sales_get_the_same_average_price_check(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """Issue 9: the follow-up sale of the ETH this run received is checked at Binance's
+    average price like a planned order: at that price it breaks ETHUSDT's NOTIONAL, so it is
+    never sent there (re-planned or left with the reason), instead of being rejected."""
+    import copy
+
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    scenario["binance"]["avg_prices"] = {"ETHUSDT": "1000.00000000"}
+    sim = sim_factory(scenario)
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    result = cli("--config", str(config), "sell", "--yes", "--json", "--account", "main")
+    assert result.code == 0, result.err
+    orders = json.loads(result.out)["accounts"][0]["orders"]
+    assert any(o["market"].endswith("ETH") and o["status"] == "filled" for o in orders)
+    sent = sim.dialect("binance").account("demo").orders
+    assert "ETHUSDT" not in {o.symbol for o in sent}
+    history = json.loads(cli("--config", str(config), "history", "--json").out)
+    assert not [r for r in history if r["market"] == "ETHUSDT"]
+    assert all(r["status"] != "rejected" for r in history)

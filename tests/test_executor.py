@@ -339,25 +339,34 @@ def test_planned_outcomes_describe_a_dry_run_without_sending(
 
 
 def test_concurrency_bound_is_respected(make_harness: HarnessFactory) -> None:
+    """Deterministic, no wall-clock: every order request waits at a two-party barrier, so the
+    run only completes when orders really are in flight two at a time; a third request while
+    two are held would show in ``peak``."""
     balances = {"ADA": "12.3456", "XRP": "3", "DOT": "2", "TRX": "30", "DOGE": "40", "LTC": "0.1"}
     h = make_harness("binance", balances)
     lock = threading.Lock()
     inside = [0]
     peak = [0]
+    pairs = threading.Barrier(2, timeout=30)
+    met = [0]
 
     def hold() -> None:  # runs in the server thread of each order request
         with lock:
             inside[0] += 1
             peak[0] = max(peak[0], inside[0])
-        time.sleep(0.08)
-        with lock:
-            inside[0] -= 1
+        try:
+            if pairs.wait() == 0:  # two requests were in the server at the same time
+                met[0] += 1
+        finally:
+            with lock:
+                inside[0] -= 1
 
     h.faults.add("action", h.order_path, method="POST", action=hold)
     plan, result = h.execute(concurrency=2)
     assert len(plan.orders) == 6
     assert all(o.status == FILLED for o in result.outcomes)
-    assert peak[0] == 2  # concurrent, and never more than the bound
+    assert met[0] == 3  # concurrent: three pairs met at the barrier
+    assert peak[0] == 2  # and never more than the bound
 
 
 # ---------------------------------------------------------------------------- reconcile_pending

@@ -262,3 +262,69 @@ def test_sell_size_misses_no_sellable_quantity(
         and best * Fraction(price) >= Fraction(rules.min_notional) * (1 + Fraction(margin))
     )
     assert Fraction(size.qty) == (best if meets else 0)
+
+
+# -- edges found by mutation testing (tests/MUTANTS.md) -----------------------------------------
+
+M = D("0")  # no margin: the edges below are about the rules, not the safety margin
+
+
+def test_a_non_finite_step_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="not a finite number: Infinity"):
+        combine_steps(D("Infinity"))
+
+
+def test_plain_never_prints_a_negative_zero() -> None:
+    assert plain(D("-0.000")) == "0"
+
+
+def test_exact_product_keeps_every_digit() -> None:
+    from dustsweep.lots import exact_product
+
+    # 3 x 3 digits can make 6: one digit less would round 10.0899 to 10.090.
+    assert str(exact_product(D("9.99"), D("1.01"))) == "10.0899"
+
+
+def test_zero_maxima_mean_no_rule() -> None:
+    size = size_market_sell(D("12.3"), rules(max_qty="0", max_notional="0"), D("2"), M)
+    assert (size.qty, size.floored, size.blocker, size.capped) == (
+        D("12.3"),
+        D("12.3"),
+        None,
+        False,
+    )
+
+
+def test_a_balance_exactly_at_a_maximum_is_not_capped() -> None:
+    at_qty = size_market_sell(D("12.3"), rules(max_qty="12.3"), D("2"), M)
+    assert (at_qty.qty, at_qty.capped) == (D("12.3"), False)
+    at_value = size_market_sell(D("12.3"), rules(max_notional="24.6"), D("2"), M)
+    assert (at_value.qty, at_value.capped) == (D("12.3"), False)
+
+
+def test_a_max_notional_below_one_still_caps() -> None:
+    size = size_market_sell(D("12.3"), rules(max_notional="0.5"), D("2"), M)
+    assert (size.qty, size.floored, size.blocker, size.capped) == (D("0.2"), D("0.2"), None, True)
+
+
+def test_a_balance_equal_to_min_qty_but_below_one_step_names_the_step() -> None:
+    size = size_market_sell(D("0.5"), rules(step="1", min_qty="0.5"), D("2"), M)
+    assert (size.qty, size.floored, size.blocker, size.capped) == (D(0), D(0), Blocker.STEP, False)
+
+
+def test_every_blocked_size_says_whether_a_maximum_cut_it() -> None:
+    # Capped to nothing by max_qty smaller than one step.
+    nothing = size_market_sell(D("12.3"), rules(step="1", max_qty="0.5"), D("2"), M)
+    assert (nothing.qty, nothing.floored, nothing.blocker, nothing.capped) == (
+        D(0), D(0), Blocker.STEP, True)  # fmt: skip
+    # Capped below min_qty.
+    short = size_market_sell(D("12.3"), rules(max_qty="1", min_qty="2"), D("2"), M)
+    assert (short.qty, short.floored, short.blocker, short.capped) == (
+        D(0), D("1.0"), Blocker.MIN_QTY, True)  # fmt: skip
+    # Capped below the minimum value.
+    cheap = size_market_sell(D("12.3"), rules(max_qty="1", min_notional="5"), D("2"), M)
+    assert (cheap.qty, cheap.floored, cheap.blocker, cheap.capped) == (
+        D(0), D("1.0"), Blocker.MIN_NOTIONAL, True)  # fmt: skip
+    # Sellable: floored is the quantity.
+    ok = size_market_sell(D("12.34"), rules(), D("2"), M)
+    assert (ok.qty, ok.floored, ok.blocker, ok.capped) == (D("12.3"), D("12.3"), None, False)

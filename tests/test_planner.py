@@ -334,3 +334,85 @@ def test_replan_with_unchanged_rules_gives_the_same_order(free: str) -> None:
     assert isinstance(result, PlannedOrder)
     assert (result.symbol, result.qty) == (order.symbol, order.qty)
     assert result.residual == D(free) - order.qty
+
+
+# -- edges found by mutation testing (tests/MUTANTS.md) -----------------------------------------
+
+
+def test_an_empty_plan_sums_to_decimal_zero() -> None:
+    p = plan(assets=frozenset({"NOPE"}))
+    assert p.orders == () and p.expected_value == D(0) and p.est_fee_value == D(0)
+    assert isinstance(p.expected_value, Decimal) and isinstance(p.est_fee_value, Decimal)
+
+
+def test_skip_reasons_are_worded_exactly() -> None:
+    unpriced = snapshot({"ADA": "9.5", "USDT": "1"})
+    unpriced = replace(unpriced, prices={s: p for s, p in unpriced.prices.items() if s != "ADABTC"})
+    no_value = replace(unpriced, prices={"ADAUSDT": D(1)})
+    p = plan(snap=no_value, max_value_per_asset=D("100"), assets=frozenset({"ADA"}))
+    assert p.orders and not p.skipped  # valued through ADAUSDT itself
+    p = plan(max_value=D("100"), snap=snapshot({"XRP": "1"}))
+    assert p.orders == ()
+    cap = Policy()
+    from dustsweep.planner import apply_run_cap, per_asset_cap_reason
+
+    assert per_asset_cap_reason(None, D("1"), "USDT") == (
+        "value unknown, so the --max-value-per-asset cap cannot be checked"
+    )
+    assert per_asset_cap_reason(D("2"), D("1"), "USDT") == (
+        "worth 2 USDT, over the --max-value-per-asset cap 1"
+    )
+    kept, left = apply_run_cap([ada_order()], D("100"), lambda _o: None)
+    assert kept == [] and left == [
+        ("ADA", "value unknown, so the --max-value cap cannot be checked")
+    ]
+    assert cap.quote == "USDT"
+
+
+def test_an_unpriced_asset_says_how_to_sell_it() -> None:
+    markets = [*MARKETS, mk("XYZBTC", "XYZ", "BTC", step="1", min_notional="0.0001")]
+    snap = replace(
+        snapshot({"XYZ": "100"}),
+        markets={m.symbol: m for m in markets},
+        prices={**{s: D(p) for s, p in PRICES.items() if s != "BTCUSDT"}, "XYZBTC": D("0.001")},
+    )
+    p = plan_sells(classify(snap, POLICY), snap, POLICY)
+    assert skipped(p)["XYZ"] == "value unknown; name it with --asset to sell it"
+
+
+def test_an_order_needs_a_market() -> None:
+    from dustsweep.planner import order_from_report
+
+    report = classify(snapshot({"SOL": "0.02"}), POLICY).get("SOL")
+    assert report is not None
+    with pytest.raises(ValueError, match="SOL has no market to sell on"):
+        order_from_report(replace(report, market=None), POLICY, _valuer())
+
+
+def _valuer() -> object:
+    from dustsweep.valuation import Valuer
+
+    snap = snapshot()
+    return Valuer(snap.markets, snap.prices, POLICY.quote, POLICY.bridges)
+
+
+def test_followup_orders_name_their_asset_and_skip_only_what_is_protected() -> None:
+    snap = snapshot({"BNB": "0.02", "ETH": "0.005", "USDT": "5"})
+    received = {"BNB": D("0.02"), "ETH": D("0.005"), "USDT": D("5"), "DOT": D("1")}
+    never = frozenset({"BNB"})  # sorted first: skipping it must not stop the walk
+    orders = plan_followup(received, snap, POLICY, dust_assets=frozenset(), never_sell=never)
+    assert [(o.asset, o.symbol) for o in orders] == [("ETH", "ETHUSDT")]  # DOT: no balance
+
+
+def test_replan_names_the_asset_and_its_amount() -> None:
+    order = ada_order()
+    assert isinstance(replan_asset(order, snapshot(), POLICY, free=D("0.5")), str)
+    assert replan_asset(order, snapshot(), POLICY, free=D("0.5")) == (
+        "0.5 ADA is below LOT_SIZE minQty 1 on ADAUSDT"
+    )
+    result = replan_asset(order, snapshot(), POLICY, free=D("8"))
+    assert isinstance(result, PlannedOrder) and result.asset == "ADA"
+    moved = replan_asset(order, snapshot(), POLICY, exclude={"ADAUSDT"})
+    assert isinstance(moved, PlannedOrder) and moved.asset == "ADA"
+    nowhere = replan_asset(order, snapshot(), POLICY, exclude={"ADAUSDT", "ADABTC"})
+    assert nowhere == "no market into USDT/USDC/FDUSD/BTC/BNB/ETH"

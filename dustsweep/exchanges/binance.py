@@ -172,12 +172,7 @@ class BinanceExchange(ConvertApi):
             raise ValueError(f"client id {client_id!r}: need 1-36 of [A-Za-z0-9_-]")
         if qty <= 0:
             raise ValueError(f"quantity must be positive, got {fmt(qty)}")
-        params = {
-            "symbol": symbol,
-            "quantity": fmt(qty),
-            "newClientOrderId": client_id,
-            "newOrderRespType": "FULL",
-        }
+        params = market_sell_params(symbol, qty, client_id)
         ctx = self._ctx(
             f"market sell {params['quantity']} {symbol} (POST /api/v3/order, id {client_id})",
             ORDER,
@@ -475,3 +470,14 @@ def _avg_price(body: object) -> Decimal | None:
     except ArithmeticError:
         return None
     return price if price.is_finite() and price > 0 else None
+
+
+def market_sell_params(symbol: str, qty: Decimal, client_id: str) -> dict[str, str]:
+    """The MARKET SELL request's parameters: the quantity in plain decimal text (Binance
+    refuses an exponent: -1100 illegal characters)."""
+    return {
+        "symbol": symbol,
+        "quantity": fmt(qty),
+        "newClientOrderId": client_id,
+        "newOrderRespType": "FULL",
+    }

@@ -50,6 +50,7 @@ from dustsweep.exchanges.bybit_errors import (
 from dustsweep.exchanges.bybit_limits import RateBudget
 from dustsweep.exchanges.bybit_smallbalance import TARGETS, SmallBalanceConverter
 from dustsweep.exchanges.signing import QUERY_SAFE, encode_params
+from dustsweep.lots import fmt
 from dustsweep.models import (
     Balance,
     ConversionPreview,
@@ -373,20 +374,13 @@ class BybitExchange:
             raise ValueError(f"client id {client_id!r} must be 1-36 chars of [A-Za-z0-9_-]")
         if qty <= 0:
             raise ValueError(f"quantity must be positive, got {qty}")
-        amount = format(qty, "f")
+        params = market_sell_params(symbol, qty, client_id)
         envelope = self._wire.call(
             "place_order",
-            f"market sell {amount} {symbol} ({client_id})",
+            f"market sell {params['qty']} {symbol} ({client_id})",
             purpose=ORDER,
             retry=False,
-            category="spot",
-            symbol=symbol,
-            side="Sell",
-            orderType="Market",
-            qty=amount,
-            marketUnit="baseCoin",
-            orderLinkId=client_id,
-            isLeverage=0,
+            **params,
         )
         with self._wire.reading(f"read the answer to order {client_id}"):
             ack = parse.result_of(envelope)
@@ -560,3 +554,18 @@ class BybitExchange:
 
     def close(self) -> None:
         self._wire.close()
+
+
+def market_sell_params(symbol: str, qty: Decimal, client_id: str) -> dict[str, Any]:
+    """The spot market sell's parameters: ``qty`` in plain decimal text (Bybit refuses an
+    exponent), in the base coin."""
+    return {
+        "category": "spot",
+        "symbol": symbol,
+        "side": "Sell",
+        "orderType": "Market",
+        "qty": fmt(qty),
+        "marketUnit": "baseCoin",
+        "orderLinkId": client_id,
+        "isLeverage": 0,
+    }

@@ -122,6 +122,8 @@ class Fault:
       ``drop``: close the connection before processing (nothing happens on the exchange);
       ``lose``: process the request, then close the connection without answering
         (the order executed, the client never hears of it);
+      ``http_after``: process the request, then answer ``status`` with ``body`` (a ban, a 429
+        or a 5xx that arrives after the order or conversion executed);
       ``delay``: sleep ``seconds`` then process and answer normally (a client with a shorter
         timeout gives up while the exchange still executes);
       ``action``: call ``action()`` (mutate the simulator: raise a minimum, halt a symbol,

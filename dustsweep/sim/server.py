@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse, garble
+from dustsweep.sim.core import Dialect, Fault, FaultPlan, SimRequest, SimResponse, garble
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -22,26 +22,34 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
 
-    def _serve(self) -> None:
+    def _read_request(self) -> SimRequest:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
-        request = SimRequest(
+        return SimRequest(
             method=self.command,
             path=parts.path,
             query=parts.query,
             body=body,
             headers={k.lower(): v for k, v in self.headers.items()},
         )
+
+    def _faults_for(self, request: SimRequest) -> list[Fault]:
+        """This call's faults; while a ban is in force, only the ban's answer."""
+        faults = self.server.sim.faults
+        peer = ":".join(str(part) for part in self.client_address[:2])
+        planned = faults.next_call(request.method, request.path)
+        ban = faults.ban_answer(request.method, request.path, peer)
+        return [ban] if ban is not None else list(planned)
+
+    def _serve(self) -> None:
+        request = self._read_request()
         sim = self.server.sim
         if sim.faults.latency_s:
             time.sleep(sim.faults.latency_s)
-        faults = sim.faults.next_call(request.method, request.path)
-        peer = ":".join(str(part) for part in self.client_address[:2])
-        ban = sim.faults.ban_answer(request.method, request.path, peer)
-        if ban is not None:
-            faults = [ban]
+        faults = self._faults_for(request)
         lose = False
+        after: SimResponse | None = None
         for fault in faults:
             if fault.kind == "http":
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
@@ -57,6 +65,9 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.action()
             if fault.kind == "lose":
                 lose = True
+            if fault.kind == "http_after":
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                after = SimResponse(fault.status, fault.body, headers)
         with sim.request_lock:
             sim.requests.append((request.method, request.path))
         response = sim.dialect.handle(request)
@@ -66,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         if lose:
             self._abort()
             return
-        self._write(response)
+        self._write(after or response)
 
     def _abort(self) -> None:
         """Close the socket without a response: the client sees a dropped connection."""
