@@ -22,9 +22,9 @@ from binance.exceptions import BinanceAPIException
 
 from dustsweep.exchanges.binance_client import SigningClient
 from dustsweep.exchanges.signing import hmac_signer
-from dustsweep.sim.binance import BinanceSim
-from dustsweep.sim.binance_auth import check_signature
-from dustsweep.sim.binance_wire import BinanceError
+from dustsweep.sim.binance.auth import check_signature
+from dustsweep.sim.binance.dialect import BinanceSim
+from dustsweep.sim.binance.wire import BinanceError
 from dustsweep.sim.core import SimRequest
 from dustsweep.sim.server import SimServer
 

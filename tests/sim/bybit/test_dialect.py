@@ -1,7 +1,7 @@
 """The Bybit V5 dialect driven by the real pybit client: auth, market data, account endpoints.
 
 Helpers here (``start``, ``Bybit.http``, ``code_of``, ``follow_sim_clock``) are shared by the
-other test_sim_bybit_* modules.
+other tests/sim/bybit modules.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
 import dustsweep.sim
-from dustsweep.sim.bybit import BybitSim
+from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import SimClock
 from dustsweep.sim.server import SimServer
 
