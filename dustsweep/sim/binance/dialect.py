@@ -6,12 +6,11 @@ accepts only signatures over the bytes as sent, which python-binance's own signi
 values that need encoding (``auth``). An account signs with ``api_secret``, or with an
 Ed25519/RSA key whose PEM public half is the account's ``public_key``.
 
-Requests are routed by method and path to small desks: ``MarketBook`` (rules, prices),
-``OrderDesk`` (spot orders), ``DustDesk`` (dust->BNB, dust-convert) and ``ConvertDesk``
-(Binance Convert). This module owns what is
-common to all of them: the route table with each endpoint's security and request weight,
-SIGNED checks, weight headers, and the hooks tests and the demo use to inspect and change
-the exchange.
+Requests are routed by method and path (the table in ``routes``, with each endpoint's security
+and request weight) to small desks: ``MarketBook`` (rules, prices), ``OrderDesk`` (spot
+orders), ``DustDesk`` (small balances: dust->BNB, dust-convert) and ``ConvertDesk`` (Binance
+Convert). This module owns what is common to all of them: SIGNED checks, weight headers, and
+the hooks tests and the demo use to inspect and change the exchange.
 
 Scenario section keys (all optional except ``accounts``): accounts, symbols, add_symbols,
 prices, avg_prices, drop_prices, liquidity, conversion, convert_pairs, order_query_lag_ms,

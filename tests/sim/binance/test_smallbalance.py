@@ -11,7 +11,7 @@ from binance.client import Client
 
 from dustsweep.sim.binance.dialect import BinanceSim
 from dustsweep.sim.server import SimServer
-from tests.sim.binance.test_dialect import SimPool, api_error, scenario, sync_clock
+from tests.sim.binance.helpers import SimPool, api_error, scenario, sync_clock
 
 D = Decimal
 HOUR_MS = 3_600_000

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from pybit.unified_trading import HTTP
 
-from tests.sim.bybit.test_dialect import KEY, SECRET, code_of, follow_sim_clock, start
-from tests.sim.bybit.test_smallbalance import UTA, dust_section
+from tests.sim.bybit.helpers import KEY, SECRET, UTA, code_of, dust_section, follow_sim_clock, start
 
 
 def test_regular_convert_minimum_quote_execute_and_result(sim_factory: Any) -> None:

@@ -9,15 +9,7 @@ from typing import Any
 import pytest
 from pybit.unified_trading import HTTP
 
-from tests.sim.bybit.test_dialect import code_of, follow_sim_clock, section, start
-
-UTA = "eb_convert_uta"
-PRICES = {"SOLUSDT": "100", "XRPUSDT": "2", "ADAUSDT": "0.5", "USDCUSDT": "1"}
-DUST = {"SOL": "0.000003", "XRP": "0.2", "USDT": "5"}
-
-
-def dust_section(balances: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return section(balances or DUST, prices=dict(PRICES), **extra)
+from tests.sim.bybit.helpers import DUST, UTA, code_of, dust_section, follow_sim_clock, start
 
 
 def quote(session: HTTP, coins: list[str], to: str = "USDT") -> dict[str, Any]:
