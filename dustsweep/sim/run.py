@@ -49,12 +49,12 @@ def start_sim(
     ports = ports or {}
     try:
         if "binance" in scenario:
-            from dustsweep.sim.binance import BinanceSim
+            from dustsweep.sim.binance.dialect import BinanceSim
 
             dialect: Any = BinanceSim.from_scenario(dict(scenario["binance"]), clock)
             running.servers["binance"] = SimServer(dialect, port=ports.get("binance", 0)).start()
         if "bybit" in scenario:
-            from dustsweep.sim.bybit import BybitSim
+            from dustsweep.sim.bybit.dialect import BybitSim
 
             dialect = BybitSim.from_scenario(dict(scenario["bybit"]), clock)
             running.servers["bybit"] = SimServer(dialect, port=ports.get("bybit", 0)).start()

@@ -501,7 +501,7 @@ class Venue:
     """
 
     def __init__(self, server: SimServer, section: dict[str, Any], **adapter_kw: Any) -> None:
-        from dustsweep.sim.binance import BinanceSim
+        from dustsweep.sim.binance.dialect import BinanceSim
 
         self.sim = BinanceSim.from_scenario(section)
         self.server = serve(server, self.sim)

@@ -20,7 +20,7 @@ import pytest
 from dustsweep.errors import ExchangeError, NetworkError, ServerError
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.binance import BinanceExchange
-from dustsweep.sim.binance import BinanceSim
+from dustsweep.sim.binance.dialect import BinanceSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
 

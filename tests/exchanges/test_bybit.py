@@ -41,7 +41,7 @@ from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
 from dustsweep.exchanges.bybit_errors import CallContext, from_ret_code, scrub
 from dustsweep.exchanges.bybit_limits import RateBudget
 from dustsweep.models import Balance, ConversionPreview
-from dustsweep.sim.bybit import BybitSim
+from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
 

@@ -16,7 +16,7 @@ import pytest
 from dustsweep.errors import ConversionRejected
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.bybit import BybitExchange
-from dustsweep.sim.bybit import BybitSim
+from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.server import SimServer
 
 KEY = "quote-key-51f0a2"

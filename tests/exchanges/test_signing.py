@@ -27,10 +27,10 @@ from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.binance import BinanceExchange
 from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
 from dustsweep.exchanges.signing import QUERY_SAFE, encode, encode_params, hmac_signer
-from dustsweep.sim.binance import BinanceSim
-from dustsweep.sim.binance_auth import check_signature
-from dustsweep.sim.binance_wire import BinanceError
-from dustsweep.sim.bybit import BybitSim
+from dustsweep.sim.binance.auth import check_signature
+from dustsweep.sim.binance.dialect import BinanceSim
+from dustsweep.sim.binance.wire import BinanceError
+from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
 

@@ -12,8 +12,8 @@ import hmac
 from collections import deque
 from collections.abc import Mapping
 
-from dustsweep.sim.bybit_account import SimAccount
-from dustsweep.sim.bybit_wire import BybitError
+from dustsweep.sim.bybit.accounts import SimAccount
+from dustsweep.sim.bybit.wire import BybitError
 from dustsweep.sim.core import SimRequest
 
 DEFAULT_RECV_WINDOW = 5000

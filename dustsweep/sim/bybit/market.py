@@ -1,7 +1,7 @@
 """Bybit spot market data of the simulator: instruments, tickers, liquidity and coin values.
 
-Starts from the bundled real snapshots (``data/bybit-instruments.json`` = raw ``result.list`` of
-instruments-info, ``data/bybit-tickers.json`` = a raw tickers response) so every answer has the
+Starts from the bundled real snapshots (``sim/data/bybit-instruments.json`` = raw ``result.list`` of
+instruments-info, ``sim/data/bybit-tickers.json`` = a raw tickers response) so every answer has the
 real shape. Not thread-safe on its own: ``BybitSim`` holds its lock around every use.
 
 Three ways a market can be unusable, as on the real exchange:
@@ -22,7 +22,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from dustsweep.sim.bybit_wire import ZERO, num
+from dustsweep.sim.bybit.wire import ZERO, num
 
 STABLE_USD = frozenset({"USDT"})
 _FILTER_KEYS = ("lotSizeFilter", "priceFilter", "riskParameters")

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.sim.bybit_wire import ZERO, num
+from dustsweep.sim.bybit.wire import ZERO, num
 from dustsweep.sim.core import Wallet
 
 if TYPE_CHECKING:
-    from dustsweep.sim.bybit_convert import SmallBalanceRecord
-    from dustsweep.sim.bybit_order_model import BybitOrder, Execution
+    from dustsweep.sim.bybit.order_model import BybitOrder, Execution
+    from dustsweep.sim.bybit.smallbalance import SmallBalanceRecord
 
 ACCOUNT_KEYS = frozenset(
     {"name", "api_key", "api_secret", "balances", "permissions", "fee_rate", "account_info"}

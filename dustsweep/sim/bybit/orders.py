@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from dustsweep.lots import floor_to_step
-from dustsweep.sim.bybit_account import SimAccount
-from dustsweep.sim.bybit_market import BybitMarket
-from dustsweep.sim.bybit_order_model import BybitOrder, Execution
-from dustsweep.sim.bybit_wire import (
+from dustsweep.sim.bybit.accounts import SimAccount
+from dustsweep.sim.bybit.market import BybitMarket
+from dustsweep.sim.bybit.order_model import BybitOrder, Execution
+from dustsweep.sim.bybit.wire import (
     ZERO,
     BybitError,
     IdMaker,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pybit.unified_trading import HTTP
 
-from tests.sim.test_sim_bybit import code_of, section, start
+from tests.sim.bybit.helpers import code_of, section, start
 
 XRP_BID = Decimal("2.0638")  # bundled XRPUSDT ticker
 XRP_ASK = Decimal("2.0639")

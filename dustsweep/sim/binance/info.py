@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dustsweep.sim.binance_market import UNLIMITED, MarketBook
-from dustsweep.sim.binance_wire import (
+from dustsweep.sim.binance.market import UNLIMITED, MarketBook
+from dustsweep.sim.binance.wire import (
     INVALID_SYMBOL,
     BinanceError,
     bool_param,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
-from dustsweep.sim.bybit_account import SimAccount
-from dustsweep.sim.bybit_convert import FUNDING, UTA, ConversionRules, convert_error
-from dustsweep.sim.bybit_market import BybitMarket
-from dustsweep.sim.bybit_wire import BybitError, IdMaker, num, parse_amount, quantize_down
+from dustsweep.sim.bybit.accounts import SimAccount
+from dustsweep.sim.bybit.conversion_rules import FUNDING, UTA, ConversionRules, convert_error
+from dustsweep.sim.bybit.market import BybitMarket
+from dustsweep.sim.bybit.wire import BybitError, IdMaker, num, parse_amount, quantize_down
 
 ACCURACY = 8
 

@@ -12,20 +12,29 @@ import re
 import secrets
 import string
 from collections.abc import Mapping
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
-from dustsweep.sim.binance_account import BinanceAccount, SimFill, SimOrder
-from dustsweep.sim.binance_market import MarketBook
-from dustsweep.sim.binance_wire import (
-    INSUFFICIENT_BALANCE,
+from dustsweep.sim.binance.accounts import BinanceAccount, SimFill, SimOrder
+from dustsweep.sim.binance.market import MarketBook
+from dustsweep.sim.binance.order_rules import (
+    amounts,
+    check_balance,
+    check_market,
+    filter_failure,
+    floor_to_lot,
+    lot_ok,
+    min_notional_ok,
+    notional_ok,
+    quote_precision,
+    rejected,
+)
+from dustsweep.sim.binance.wire import (
     INVALID_SYMBOL,
     NO_SUCH_ORDER,
     ZERO,
     BinanceError,
     ceil_places,
-    decimal_param,
-    decimals_of,
     floor_places,
     illegal_chars,
     int_param,
@@ -52,14 +61,6 @@ RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
 NOT_FOR_MARKET = ("timeInForce", "price", "stopPrice", "icebergQty")
 
 
-def filter_failure(name: str) -> BinanceError:
-    return BinanceError(-1013, f"Filter failure: {name}")
-
-
-def rejected(msg: str) -> BinanceError:
-    return BinanceError(-2010, msg)
-
-
 class OrderDesk:
     """Places and answers orders for every account; the dialect holds the lock around it."""
 
@@ -81,8 +82,8 @@ class OrderDesk:
         client_id = params.get("newClientOrderId") or _generated_client_id()
         if not CLIENT_ID_RE.match(client_id):
             raise illegal_chars("newClientOrderId", "^[a-zA-Z0-9-_]{1,36}$")
-        quantity, quote_qty = _amounts(params, symbol)
-        _check_market(symbol, by_quote=quote_qty is not None)
+        quantity, quote_qty = amounts(params, symbol)
+        check_market(symbol, by_quote=quote_qty is not None)
         price = self.market.price(str(symbol["symbol"]))
         if quote_qty is not None:
             quantity = self._quantity_for_quote(symbol, quote_qty, price)
@@ -122,7 +123,7 @@ class OrderDesk:
         """The engine turns quoteOrderQty into a LOT_SIZE-valid quantity (binance-api.md §3.3)."""
         if price is None:
             raise rejected("Order book liquidity is less than `LOT_SIZE` filter minimum quantity.")
-        quantity = _floor_to_lot(self.market, str(symbol["symbol"]), quote_qty / price)
+        quantity = floor_to_lot(self.market, str(symbol["symbol"]), quote_qty / price)
         return floor_places(quantity, int(symbol["baseAssetPrecision"]))
 
     def _check_filters(self, symbol: Mapping[str, Any], quantity: Decimal) -> None:
@@ -134,11 +135,11 @@ class OrderDesk:
         notional = quantity * avg
         for item in symbol.get("filters") or []:
             kind = str(item.get("filterType"))
-            if kind in ("LOT_SIZE", "MARKET_LOT_SIZE") and not _lot_ok(item, quantity):
+            if kind in ("LOT_SIZE", "MARKET_LOT_SIZE") and not lot_ok(item, quantity):
                 raise filter_failure(kind)
-            if kind == "NOTIONAL" and not _notional_ok(item, notional):
+            if kind == "NOTIONAL" and not notional_ok(item, notional):
                 raise filter_failure(kind)
-            if kind == "MIN_NOTIONAL" and not _min_notional_ok(item, notional):
+            if kind == "MIN_NOTIONAL" and not min_notional_ok(item, notional):
                 raise filter_failure(kind)
 
     def _execute(
@@ -156,7 +157,7 @@ class OrderDesk:
         now = self.clock.now_ms()
         fill_qty = ZERO
         if price is not None:
-            fill_qty = _floor_to_lot(self.market, name, min(quantity, self.market.liquidity(name)))
+            fill_qty = floor_to_lot(self.market, name, min(quantity, self.market.liquidity(name)))
         order = SimOrder(
             symbol=name,
             order_id=0,
@@ -170,11 +171,11 @@ class OrderDesk:
             status="EXPIRED",
             time_ms=now,
             base_precision=int(symbol["baseAssetPrecision"]),
-            quote_precision=_quote_precision(symbol),
+            quote_precision=quote_precision(symbol),
             stp_mode=str(symbol.get("defaultSelfTradePreventionMode", "NONE")),
         )
         with account.wallet.lock:
-            _check_balance(account, symbol, side, quantity, quote_qty, price)
+            check_balance(account, symbol, side, quantity, quote_qty, price)
             order.order_id = self._order_id(name)
             if fill_qty > 0 and price is not None:
                 fill = self._fill(account, symbol, side, fill_qty, price, now)
@@ -205,14 +206,14 @@ class OrderDesk:
         wallet = account.wallet
         trade_id = self._trade_id(str(symbol["symbol"]))
         if side == "SELL":
-            proceeds = floor_places(qty * price, _quote_precision(symbol))
+            proceeds = floor_places(qty * price, quote_precision(symbol))
             commission = ceil_places(
                 proceeds * account.fee_rate, int(symbol.get("quoteCommissionPrecision", 8))
             )
             wallet.debit(base, qty)
             wallet.credit(quote, proceeds - commission)
             return SimFill(trade_id, price, qty, proceeds, commission, quote, now)
-        cost = ceil_places(qty * price, _quote_precision(symbol))
+        cost = ceil_places(qty * price, quote_precision(symbol))
         commission = ceil_places(
             qty * account.fee_rate, int(symbol.get("baseCommissionPrecision", 8))
         )
@@ -256,7 +257,7 @@ class OrderDesk:
             status="NEW",
             time_ms=now,
             base_precision=int(symbol["baseAssetPrecision"]),
-            quote_precision=_quote_precision(symbol),
+            quote_precision=quote_precision(symbol),
             price=price,
             locked_asset=held_asset,
             locked_amount=held,
@@ -337,98 +338,6 @@ class OrderDesk:
     def _trade_id(self, symbol: str) -> int:
         self._next_trade_id[symbol] = self._next_trade_id.get(symbol, 91234566) + 1
         return self._next_trade_id[symbol]
-
-
-def _amounts(
-    params: Mapping[str, str], symbol: Mapping[str, Any]
-) -> tuple[Decimal | None, Decimal | None]:
-    """quantity xor quoteOrderQty, each in Binance's number format and within precision."""
-    quantity = decimal_param(params, "quantity")
-    quote_qty = decimal_param(params, "quoteOrderQty")
-    if quantity is None and quote_qty is None:
-        raise one_of("quantity", "quoteOrderQty")
-    if quantity is not None and quote_qty is not None:
-        raise not_required("quoteOrderQty")
-    if quantity is not None and decimals_of(quantity) > int(symbol["baseAssetPrecision"]):
-        raise BinanceError(-1111, "Parameter 'quantity' has too much precision.")
-    if quote_qty is not None and decimals_of(quote_qty) > _quote_precision(symbol):
-        raise BinanceError(-1111, "Parameter 'quoteOrderQty' has too much precision.")
-    if (quantity is not None and quantity <= 0) or (quote_qty is not None and quote_qty <= 0):
-        raise BinanceError(-1013, "Invalid quantity.")
-    return quantity, quote_qty
-
-
-def _check_market(symbol: Mapping[str, Any], *, by_quote: bool) -> None:
-    if symbol.get("status") != "TRADING":
-        raise rejected("Market is closed.")
-    if "MARKET" not in (symbol.get("orderTypes") or ()):
-        raise rejected("Market orders are not supported for this symbol.")
-    if by_quote and symbol.get("quoteOrderQtyMarketAllowed") is False:
-        raise rejected("Quote order qty market orders are not support for this symbol.")
-
-
-def _check_balance(
-    account: BinanceAccount,
-    symbol: Mapping[str, Any],
-    side: str,
-    quantity: Decimal,
-    quote_qty: Decimal | None,
-    price: Decimal | None,
-) -> None:
-    """-2010 when the free balance cannot pay: the base for a sell, the quote for a buy."""
-    if side == "SELL":
-        free, _ = account.wallet.get(str(symbol["baseAsset"]))
-        need = quantity
-    else:
-        free, _ = account.wallet.get(str(symbol["quoteAsset"]))
-        need = (
-            quote_qty
-            if quote_qty is not None
-            else ceil_places(quantity * (price or ZERO), _quote_precision(symbol))
-        )
-    if free < need:
-        raise rejected(INSUFFICIENT_BALANCE)
-
-
-def _dec(item: Mapping[str, Any], key: str) -> Decimal:
-    return Decimal(str(item.get(key) or "0"))
-
-
-def _lot_ok(item: Mapping[str, Any], quantity: Decimal) -> bool:
-    """LOT_SIZE / MARKET_LOT_SIZE; a zero value disables that part (binance-api.md §3.3)."""
-    min_qty, max_qty, step = _dec(item, "minQty"), _dec(item, "maxQty"), _dec(item, "stepSize")
-    if min_qty > 0 and quantity < min_qty:
-        return False
-    if max_qty > 0 and quantity > max_qty:
-        return False
-    return not (step > 0 and quantity % step != 0)
-
-
-def _notional_ok(item: Mapping[str, Any], notional: Decimal) -> bool:
-    if item.get("applyMinToMarket") is True and notional < _dec(item, "minNotional"):
-        return False
-    max_notional = _dec(item, "maxNotional")
-    return not (
-        item.get("applyMaxToMarket") is True and max_notional > 0 and notional > max_notional
-    )
-
-
-def _min_notional_ok(item: Mapping[str, Any], notional: Decimal) -> bool:
-    """The legacy MIN_NOTIONAL filter, applied to MARKET orders only with applyToMarket."""
-    return item.get("applyToMarket") is not True or notional >= _dec(item, "minNotional")
-
-
-def _floor_to_lot(market: MarketBook, symbol: str, quantity: Decimal) -> Decimal:
-    """Down to a multiple of every non-zero step (LOT_SIZE and MARKET_LOT_SIZE)."""
-    for kind in ("LOT_SIZE", "MARKET_LOT_SIZE"):
-        step = _dec(market.filter(symbol, kind) or {}, "stepSize")
-        if step > 0:
-            quantity = (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step
-    return quantity
-
-
-def _quote_precision(symbol: Mapping[str, Any]) -> int:
-    return int(symbol.get("quoteAssetPrecision", symbol.get("quotePrecision", 8)))
 
 
 def _generated_client_id() -> str:

@@ -9,10 +9,10 @@ The real pybit client works against it unchanged::
         session.endpoint = server.url
 
 Scenario section keys (all optional except ``accounts``): ``accounts`` (see
-``bybit_account.ACCOUNT_KEYS``), ``symbols`` ({"XRPUSDT": {"lotSizeFilter": {...}}, "FOOUSDT":
+``accounts.ACCOUNT_KEYS``), ``symbols`` ({"XRPUSDT": {"lotSizeFilter": {...}}, "FOOUSDT":
 {"remove": true}}), ``add_symbols`` (raw instruments), ``prices`` (bid1Price per symbol; ``""``
 = empty bid side), ``drop_prices`` (listed symbols with no ticker), ``liquidity`` (max base qty
-one market order fills, per symbol), ``conversion`` (``bybit_convert.CONVERSION_KEYS``),
+one market order fills, per symbol), ``conversion`` (``conversion_rules.CONVERSION_KEYS``),
 ``order_query_lag_ms``, ``rate_limits`` (true: answer 10006 past Bybit's per-second limits).
 
 Every endpoint answers HTTP 200 with the V5 envelope; only an unknown path is an HTTP error
@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.sim.bybit_account import SimAccount, coin_row, wallet_result
-from dustsweep.sim.bybit_auth import RateLimiter, authenticate
-from dustsweep.sim.bybit_coin_exchange import CoinExchange
-from dustsweep.sim.bybit_convert import ConversionRules, SmallBalanceConverter
-from dustsweep.sim.bybit_market import BybitMarket
-from dustsweep.sim.bybit_orders import BybitTrading
-from dustsweep.sim.bybit_wire import BybitError, IdMaker, envelope
+from dustsweep.sim.bybit.accounts import SimAccount, coin_row, wallet_result
+from dustsweep.sim.bybit.auth import RateLimiter, authenticate
+from dustsweep.sim.bybit.conversion_rules import ConversionRules
+from dustsweep.sim.bybit.convert import CoinExchange
+from dustsweep.sim.bybit.market import BybitMarket
+from dustsweep.sim.bybit.orders import BybitTrading
+from dustsweep.sim.bybit.smallbalance import SmallBalanceConverter
+from dustsweep.sim.bybit.wire import BybitError, IdMaker, envelope
 from dustsweep.sim.core import Dialect, SimClock, SimRequest, SimResponse
 
 SECTION_KEYS = frozenset(

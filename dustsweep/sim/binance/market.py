@@ -16,7 +16,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from dustsweep.sim.binance_wire import ONE, fixed, to_decimal
+from dustsweep.sim.binance.wire import ONE, fixed, to_decimal
 
 # Valuation (dust to BTC/BNB, Convert ratios) crosses through USDT when no direct pair exists.
 BRIDGE_ASSET = "USDT"

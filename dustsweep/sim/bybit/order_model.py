@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.sim.bybit_wire import ZERO, num
+from dustsweep.sim.bybit.wire import ZERO, num
 
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
 

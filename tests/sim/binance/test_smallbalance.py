@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from binance.client import Client
 
-from dustsweep.sim.binance import BinanceSim
+from dustsweep.sim.binance.dialect import BinanceSim
 from dustsweep.sim.server import SimServer
-from tests.sim.test_sim_binance import SimPool, api_error, scenario, sync_clock
+from tests.sim.binance.helpers import SimPool, api_error, scenario, sync_clock
 
 D = Decimal
 HOUR_MS = 3_600_000

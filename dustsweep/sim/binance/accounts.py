@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.sim.binance_wire import fixed, to_decimal
+from dustsweep.sim.binance.wire import fixed, to_decimal
 from dustsweep.sim.core import Wallet
 
 if TYPE_CHECKING:
-    from dustsweep.sim.binance_convert import ConvertOrder
+    from dustsweep.sim.binance.convert import ConvertOrder
 
 ACCOUNT_KEYS = frozenset(
     {

@@ -24,11 +24,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
-from dustsweep.sim.binance_wire import INVALID_KEY, BinanceError, illegal_chars, mandatory
+from dustsweep.sim.binance.wire import INVALID_KEY, BinanceError, illegal_chars, mandatory
 from dustsweep.sim.core import SimRequest
 
 if TYPE_CHECKING:
-    from dustsweep.sim.binance_account import BinanceAccount
+    from dustsweep.sim.binance.accounts import BinanceAccount
 
 DEFAULT_RECV_WINDOW = Decimal(5000)
 MAX_RECV_WINDOW = Decimal(60000)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.sim.binance_account import BinanceAccount
-from dustsweep.sim.binance_market import MarketBook
-from dustsweep.sim.binance_wire import (
+from dustsweep.sim.binance.accounts import BinanceAccount
+from dustsweep.sim.binance.market import MarketBook
+from dustsweep.sim.binance.wire import (
     INSUFFICIENT_BALANCE,
     INVALID_SYMBOL,
     NO_SUCH_ORDER,

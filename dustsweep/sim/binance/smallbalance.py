@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.sim.binance_account import BinanceAccount
-from dustsweep.sim.binance_market import MarketBook
-from dustsweep.sim.binance_wire import (
+from dustsweep.sim.binance.accounts import BinanceAccount
+from dustsweep.sim.binance.market import MarketBook
+from dustsweep.sim.binance.wire import (
     ZERO,
     BinanceError,
     fixed,
