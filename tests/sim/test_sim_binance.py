@@ -20,7 +20,7 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException
 
-from dustsweep.exchanges.binance_client import SigningClient
+from dustsweep.exchanges.binance.client import SigningClient
 from dustsweep.exchanges.signing import hmac_signer
 from dustsweep.sim.binance import BinanceSim
 from dustsweep.sim.binance_auth import check_signature
