@@ -17,6 +17,7 @@ module holds only policy:
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import warnings
@@ -177,7 +178,7 @@ class BinanceTransport:
         """Run one SDK call and translate its errors; retry only reads (``exchanges.retry``)."""
         return call_with_retries(
             self._endpoint,
-            lambda: self._call_once(ctx, request, is_read=is_read),
+            functools.partial(self._call_once, ctx, request, is_read=is_read),  # no extra frame
             retry=is_read,
             sleep=self._sleep,
             pace=self._pace,

@@ -9,6 +9,7 @@ helpers see this class through the ``bybit.errors.Wire`` protocol.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -176,6 +177,7 @@ class BybitWire:
         is waited out and retried (at most twice, waits up to 30 s) only when ``retry``: reads
         and quotes, never an order or a conversion execution. With ``retry`` a 5xx, a timeout
         or an undecodable body is also retried twice after a short back-off: they move nothing.
+        The loop is ``exchanges.retry.call_with_retries``, shared with the Binance transport.
         """
         ctx = CallContext(self.account, self.host, action, purpose, self._secrets)
 
@@ -186,7 +188,7 @@ class BybitWire:
 
         return call_with_retries(
             self._endpoint,
-            lambda: self._send(ctx, method, params),
+            functools.partial(self._send, ctx, method, params),  # no extra frame
             retry=retry,
             sleep=self._sleep,
             pace=pace,
