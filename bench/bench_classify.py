@@ -39,7 +39,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from dustsweep.classify import classify  # noqa: E402
-from dustsweep.exchanges.binance_parse import parse_markets, parse_prices  # noqa: E402
+from dustsweep.exchanges.binance.parse import parse_markets, parse_prices  # noqa: E402
 from dustsweep.models import Balance, MarketRules, Snapshot  # noqa: E402
 from dustsweep.policy import Policy  # noqa: E402
 from dustsweep.state import RulesCache  # noqa: E402

@@ -132,10 +132,10 @@ def scenario(exchange: str, count: int) -> dict[str, Any]:
 def open_adapter(exchange: str, url: str) -> Exchange:
     creds = Credentials("main", KEY, SECRET, base_url=url, timeout=10.0)
     if exchange == "binance":
-        from dustsweep.exchanges.binance import BinanceExchange
+        from dustsweep.exchanges.binance.adapter import BinanceExchange
 
         return BinanceExchange(creds)
-    from dustsweep.exchanges.bybit import BybitExchange
+    from dustsweep.exchanges.bybit.adapter import BybitExchange
 
     return BybitExchange(creds)
 

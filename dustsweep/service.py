@@ -93,7 +93,7 @@ class App:
         self.quiet = quiet
         self.rules_cache: RulesCache = RulesCache(state_dir)
         self.offsets: ClockOffsets = ClockOffsets(state_dir)
-        from dustsweep.bans import REGISTRY
+        from dustsweep.exchanges.bans import REGISTRY
 
         REGISTRY.attach(state_dir)  # bans earlier runs saw: no request before they end
 

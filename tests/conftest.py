@@ -27,7 +27,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.delenv("DUSTSWEEP_DEBUG", raising=False)
     for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
-    from dustsweep.bans import REGISTRY
+    from dustsweep.exchanges.bans import REGISTRY
 
     REGISTRY.clear()  # a ban is process-wide: one test's ban must not stop the next test
     return home

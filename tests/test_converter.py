@@ -190,11 +190,11 @@ def desk(tmp_path: Path) -> Iterator[DeskFactory]:
 
         creds = Credentials("main", KEY, SECRET, base_url=running.url(kind), timeout=5.0)
         if kind == "binance":
-            from dustsweep.exchanges.binance import BinanceExchange
+            from dustsweep.exchanges.binance.adapter import BinanceExchange
 
             exchange: Any = BinanceExchange(creds, sleep=sleep)
         else:
-            from dustsweep.exchanges.bybit import BybitExchange
+            from dustsweep.exchanges.bybit.adapter import BybitExchange
 
             adapter.setdefault("order_poll_delays", (0.0, 0.01, 0.01))
             adapter.setdefault("conversion_poll_delays", (0.0, 0.01, 0.01, 0.01))

@@ -20,7 +20,7 @@ from dustsweep.converter import (
     reconcile_pending_conversions,
 )
 from dustsweep.errors import CooldownActive, ExitCode
-from dustsweep.exchanges.binance import BinanceExchange
+from dustsweep.exchanges.binance.adapter import BinanceExchange
 from dustsweep.ledger import Ledger
 from dustsweep.models import ConversionLine, ConversionResult
 from tests.test_converter import DUST, DUST_CONVERT, KEY, SECRET, DeskFactory

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from dustsweep.bans import REGISTRY
 from dustsweep.converter import execute_conversion, reconcile_pending_conversions
 from dustsweep.errors import ExitCode
+from dustsweep.exchanges.bans import REGISTRY
 from tests.test_converter import DRIBBLET, DUST, DUST_CONVERT, DeskFactory, binance_section
 from tests.test_converter import desk as desk  # the fixture
 from tests.test_converter_faults import Crash, CrashingLedger

@@ -180,11 +180,11 @@ def make_harness(tmp_path: Path) -> Iterator[HarnessFactory]:
         sleep = FastSleep(sleep_cap)
         adapter: Exchange
         if exchange == "binance":
-            from dustsweep.exchanges.binance import BinanceExchange
+            from dustsweep.exchanges.binance.adapter import BinanceExchange
 
             adapter = BinanceExchange(creds, sleep=sleep)
         else:
-            from dustsweep.exchanges.bybit import BybitExchange
+            from dustsweep.exchanges.bybit.adapter import BybitExchange
 
             adapter = BybitExchange(creds, sleep=sleep, order_poll_delays=(0.0, 0.01, 0.02))
         folder = tmp_path / f"h{len(made)}"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dustsweep.bans import REGISTRY
+from dustsweep.exchanges.bans import REGISTRY
 from dustsweep.executor import FILLED, REJECTED, SKIPPED, UNKNOWN, reconcile_pending
 from dustsweep.state import RulesCache
 from tests import test_executor as base

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dustsweep.exchanges import binance, bybit
 from dustsweep.exchanges.base import Credentials
+from dustsweep.exchanges.binance import adapter as binance
+from dustsweep.exchanges.bybit import adapter as bybit
 from dustsweep.sim.run import start_sim
 
 PLAIN = re.compile(r"^[0-9]+(\.[0-9]+)?$")

@@ -24,8 +24,9 @@ from pybit.unified_trading import HTTP
 
 from dustsweep.errors import AuthError, ExchangeError
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.binance import BinanceExchange
-from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
+from dustsweep.exchanges.binance.adapter import BinanceExchange
+from dustsweep.exchanges.bybit.adapter import BybitExchange
+from dustsweep.exchanges.bybit.wire import Clock, new_session
 from dustsweep.exchanges.signing import QUERY_SAFE, encode, encode_params, hmac_signer
 from dustsweep.sim.binance.auth import check_signature
 from dustsweep.sim.binance.dialect import BinanceSim
@@ -316,7 +317,7 @@ def test_pybit_default_signing_is_rejected_for_values_that_need_encoding(
 
 
 def test_dustsweep_session_signs_odd_values_as_sent(bybit: BybitVenue) -> None:
-    session = _new_session(bybit.creds, bybit.server.url, _Clock())
+    session = new_session(bybit.creds, bybit.server.url, Clock())
     for symbol, link in ((ODD_SYMBOL, "dust-odd"), ("XRPUSDT", ODD_ID)):
         answer = session.get_open_orders(category="spot", symbol=symbol, orderLinkId=link)
         assert answer[0]["retCode"] == 0 and answer[0]["result"]["list"] == []

@@ -13,7 +13,7 @@ import pytest
 from binance.client import Client
 from binance.exceptions import BinanceAPIException
 
-from dustsweep.exchanges.binance_client import SigningClient
+from dustsweep.exchanges.binance.client import SigningClient
 from dustsweep.exchanges.signing import hmac_signer
 from dustsweep.sim.binance.dialect import BinanceSim
 from dustsweep.sim.server import SimServer

@@ -204,3 +204,10 @@ def order_trades(body: object, order_id: str | None) -> list[dict[str, Any]]:
     if order_id is None:
         return trades
     return [t for t in trades if str(t.get("orderId")) == order_id]
+
+
+def ms(value: object) -> int | None:
+    """An epoch-ms field (a number or a digit string); None when absent or not one."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None

@@ -205,3 +205,8 @@ def network_failure(
     if outcome_unknown:
         hint += "; the outcome is unknown, check before retrying"
     return NetworkError(ctx.message(reason, hint))
+
+
+def unavailable(err: ExchangeError) -> bool:
+    """The endpoint does not exist here (404: testnet) or the key may not use it."""
+    return err.http_status == 404 or err.code == -1002 or isinstance(err, AuthError)

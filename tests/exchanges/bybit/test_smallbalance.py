@@ -15,13 +15,13 @@ import pytest
 
 from dustsweep.errors import ConversionRejected
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.bybit import BybitExchange
+from dustsweep.exchanges.bybit.adapter import BybitExchange
 from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.server import SimServer
 
 KEY = "quote-key-51f0a2"
 SECRET = "quote-secret-08be93"
-DATA = Path(__file__).resolve().parents[2] / "dustsweep" / "sim" / "data"
+DATA = Path(__file__).resolve().parents[3] / "dustsweep" / "sim" / "data"
 SB_QUOTE = "/v5/asset/covert/get-quote"
 SB_EXECUTE = "/v5/asset/covert/small-balance-execute"
 

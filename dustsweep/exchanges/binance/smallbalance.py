@@ -1,69 +1,18 @@
-"""Binance small-balance conversion and Convert (RFQ) answers as domain types. Imports no SDK.
+"""Binance small-balance conversion answers as domain types. Imports no SDK.
 
-Covers the classic dust->BNB endpoints (dust-btc, dust, dribblet), the newer dust-convert
-endpoints (any target) and Binance Convert (exchangeInfo, getQuote, acceptQuote, orderStatus).
-Field names follow the exchange, including its spelling ``transferedAmount``.
+Covers the classic dust->BNB endpoints (dust-btc, dust, dribblet) and the newer dust-convert
+endpoints (any target). Field names follow the exchange, including its spelling
+``transferedAmount``. Binance Convert (RFQ) answers are in ``binance.convert_parse``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.exchanges.binance_parse import ZERO, as_dict, as_list, dec
+from dustsweep.exchanges.binance.parse import ZERO, as_dict, as_list, dec, ms
 from dustsweep.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
-
-# Convert order statuses: only SUCCESS is final and good; PROCESS/ACCEPT_SUCCESS need polling.
-CONVERT_FINAL = frozenset({"SUCCESS", "FAIL"})
-
-
-@dataclass(frozen=True, slots=True)
-class ConvertPair:
-    """One Binance Convert pair with its amount limits (often far above dust)."""
-
-    from_asset: str
-    to_asset: str
-    from_min: Decimal
-    from_max: Decimal
-    to_min: Decimal
-    to_max: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class ConvertQuote:
-    """A Convert quote: accept it with ``quote_id`` before ``valid_until_ms``."""
-
-    quote_id: str
-    from_asset: str
-    to_asset: str
-    from_amount: Decimal
-    to_amount: Decimal
-    ratio: Decimal  # to_asset per from_asset
-    inverse_ratio: Decimal
-    valid_until_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConvertOrder:
-    """A Convert order as acceptQuote/orderStatus report it. Amounts are known once final."""
-
-    order_id: str
-    status: str  # the exchange's own: PROCESS, ACCEPT_SUCCESS, SUCCESS, FAIL
-    create_time_ms: int | None = None
-    from_asset: str | None = None
-    from_amount: Decimal | None = None
-    to_asset: str | None = None
-    to_amount: Decimal | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.status in CONVERT_FINAL
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "SUCCESS"
 
 
 def preview_bnb(body: object) -> ConversionPreview:
@@ -168,7 +117,7 @@ def last_operate_time(body: object) -> int | None:
             continue
         entries = [batch, *(d for d in batch.get("userAssetDribbletDetails") or [])]
         for entry in entries:
-            stamp = _ms(entry.get("operateTime")) if isinstance(entry, dict) else None
+            stamp = ms(entry.get("operateTime")) if isinstance(entry, dict) else None
             if stamp is not None:
                 times.append(stamp)
     return max(times) if times else None
@@ -204,10 +153,10 @@ def conversion_log(body: object, since_ms: int) -> list[ConversionResult]:
 
 
 def _batch_time(batch: Mapping[str, Any], details: list[dict[str, Any]]) -> int | None:
-    stamp = _ms(batch.get("operateTime"))
+    stamp = ms(batch.get("operateTime"))
     if stamp is not None:
         return stamp
-    stamps = [s for s in (_ms(d.get("operateTime")) for d in details) if s is not None]
+    stamps = [s for s in (ms(d.get("operateTime")) for d in details) if s is not None]
     return max(stamps) if stamps else None
 
 
@@ -241,57 +190,3 @@ def _logged_batch(
 
 def _text(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def convert_pairs(body: object) -> list[ConvertPair]:
-    """``GET /sapi/v1/convert/exchangeInfo``."""
-    return [
-        ConvertPair(
-            from_asset=str(item.get("fromAsset")),
-            to_asset=str(item.get("toAsset")),
-            from_min=dec(item.get("fromAssetMinAmount")),
-            from_max=dec(item.get("fromAssetMaxAmount")),
-            to_min=dec(item.get("toAssetMinAmount")),
-            to_max=dec(item.get("toAssetMaxAmount")),
-        )
-        for item in as_list(body, "convert/exchangeInfo")
-        if isinstance(item, dict)
-    ]
-
-
-def convert_quote(body: object, from_asset: str, to_asset: str) -> ConvertQuote | None:
-    """``POST /sapi/v1/convert/getQuote``; None when no ``quoteId`` (not enough funds)."""
-    data = as_dict(body, "convert/getQuote")
-    if not data.get("quoteId"):
-        return None
-    return ConvertQuote(
-        quote_id=str(data["quoteId"]),
-        from_asset=from_asset,
-        to_asset=to_asset,
-        from_amount=dec(data.get("fromAmount"), "fromAmount"),
-        to_amount=dec(data.get("toAmount"), "toAmount"),
-        ratio=dec(data.get("ratio"), "ratio"),
-        inverse_ratio=dec(data.get("inverseRatio"), "inverseRatio"),
-        valid_until_ms=_ms(data.get("validTimestamp")) or 0,
-    )
-
-
-def _ms(value: object) -> int | None:
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return int(value)
-    return None
-
-
-def convert_order(body: object) -> ConvertOrder:
-    """``acceptQuote`` or ``orderStatus`` (orderId is a string in one, a number in the other)."""
-    data = as_dict(body, "convert order")
-    created = data.get("createTime")
-    return ConvertOrder(
-        order_id=str(data.get("orderId")),
-        status=str(data.get("orderStatus") or ""),
-        create_time_ms=_ms(created),
-        from_asset=data.get("fromAsset"),
-        from_amount=dec(data["fromAmount"]) if data.get("fromAmount") else None,
-        to_asset=data.get("toAsset"),
-        to_amount=dec(data["toAmount"]) if data.get("toAmount") else None,
-    )

@@ -35,11 +35,12 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.exchanges import bybit_parse as parse
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
-from dustsweep.exchanges.bybit_errors import CallContext, from_ret_code, scrub
-from dustsweep.exchanges.bybit_limits import RateBudget
+from dustsweep.exchanges.bybit import parse as parse
+from dustsweep.exchanges.bybit.adapter import BybitExchange
+from dustsweep.exchanges.bybit.errors import CallContext, from_ret_code, scrub
+from dustsweep.exchanges.bybit.limits import RateBudget
+from dustsweep.exchanges.bybit.wire import Clock, new_session
 from dustsweep.models import Balance, ConversionPreview
 from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
@@ -47,8 +48,8 @@ from dustsweep.sim.server import SimServer
 
 KEY = "dust-key-7f3a51"
 SECRET = "dust-secret-9c1e77"
-DATA = Path(__file__).resolve().parents[2] / "dustsweep" / "sim" / "data"
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+DATA = Path(__file__).resolve().parents[3] / "dustsweep" / "sim" / "data"
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 WALLET = "/v5/account/wallet-balance"
 CREATE = "/v5/order/create"
 REALTIME = "/v5/order/realtime"
@@ -590,8 +591,8 @@ def test_clock_skew_then_sync_clock_fixes_it(bybit: Factory, skew_ms: int) -> No
 def test_signed_headers_match_pybit_except_for_the_offset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pybit._helpers, "generate_timestamp", lambda: 1_700_000_000_000)
     stock = HTTP(api_key=KEY, api_secret=SECRET, recv_window=5000)
-    clock = _Clock()
-    ours = _new_session(Credentials("main", KEY, SECRET, recv_window_ms=5000), "http://x", clock)
+    clock = Clock()
+    ours = new_session(Credentials("main", KEY, SECRET, recv_window_ms=5000), "http://x", clock)
     payload = "accountType=UNIFIED"
     assert ours._prepare_headers(payload, 5000) == stock._prepare_headers(payload, 5000)
     clock.offset_ms = -1234
@@ -606,7 +607,7 @@ def test_sessions_add_no_stderr_handler(monkeypatch: pytest.MonkeyPatch) -> None
     logger = logging.getLogger("pybit._http_manager")
     before = list(logger.handlers)
     for _ in range(3):
-        _new_session(Credentials("main", KEY, SECRET), "https://api.bybit.com", _Clock())
+        new_session(Credentials("main", KEY, SECRET), "https://api.bybit.com", Clock())
     assert logger.handlers == before
     stock = HTTP(api_key=KEY, api_secret=SECRET)  # pybit itself would have added one
     assert len(logger.handlers) == len(before) + 1

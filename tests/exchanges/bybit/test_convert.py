@@ -18,7 +18,7 @@ import pytest
 from dustsweep.converter import Route, execute_conversion, fetch_convert_limits
 from dustsweep.converter_caps import ConvertStatusByQuote, RfqConvert
 from dustsweep.errors import ConversionRejected, ExitCode
-from dustsweep.exchanges.bybit_convert import floor_to_places
+from dustsweep.exchanges.bybit.convert_parse import floor_to_places
 from tests.test_converter import KEY, SECRET, Desk, DeskFactory
 from tests.test_converter import desk as desk  # the fixture
 from tests.test_converter_bybit import bybit_section, dust

@@ -24,17 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dustsweep.errors import Banned, ExitCode, NotNowError
+from dustsweep.exchanges import EXCHANGES
+from dustsweep.exchanges.base import Capabilities
 
 logger = logging.getLogger(__name__)
 
 BANS_FILE_NAME = "bans.json"
-# Bybit's documented block after a 403 "access too frequent" is at least 10 minutes.
-BYBIT_BAN_S = 600.0
-# A Binance 418 without Retry-After (and no "banned until <ms>" in its message): bans run from
-# 2 minutes to 3 days, so 10 minutes is a cautious guess that does not lengthen a short ban by
-# coming back too early, without stopping a daily cron for a whole day.
-BINANCE_BAN_S = 600.0
-_DEFAULT_S = {"binance": BINANCE_BAN_S, "bybit": BYBIT_BAN_S}
 _MS_TIMESTAMP = re.compile(r"until (\d{12,14})")
 
 
@@ -61,13 +56,16 @@ class Ban:
 
 
 def ban_end_ms(exchange: str, err: Banned, now_ms: int) -> int:
-    """Retry-After if given, else a "banned until <ms>" in Binance's message, else the default."""
+    """Retry-After if given, else a "banned until <ms>" in Binance's message, else the
+    exchange's default (``capabilities.ban_default_s``)."""
     if err.retry_after is not None and err.retry_after > 0:
         return now_ms + int(err.retry_after * 1000)
     found = _MS_TIMESTAMP.search(str(err))
     if found and int(found.group(1)) > now_ms:
         return int(found.group(1))
-    return now_ms + int(_DEFAULT_S.get(exchange, BINANCE_BAN_S) * 1000)
+    info = EXCHANGES.get(exchange)
+    default_s = (info.capabilities if info else Capabilities()).ban_default_s
+    return now_ms + int(default_s * 1000)
 
 
 class BanRegistry:

@@ -1,7 +1,7 @@
 """Turn what Bybit (through pybit) reports into ``dustsweep.errors``. Imports no SDK.
 
 pybit raises ``InvalidRequestError`` for a non-zero ``retCode`` and ``FailedRequestError`` for an
-HTTP status other than 200 (or, with status 409, a body that is not JSON). ``bybit.py`` catches
+HTTP status other than 200 (or, with status 409, a body that is not JSON). ``bybit.wire`` catches
 those and hands the numbers to the functions here, so the whole code table lives in one small,
 SDK-free module that tests can read next to the reference docs.
 
@@ -104,7 +104,7 @@ class CallContext:
 
 
 class Wire(Protocol):
-    """The adapter's transport as the SDK-free helpers see it (implemented in ``bybit.py``)."""
+    """The adapter's transport as the SDK-free helpers see it (``bybit.wire.BybitWire``)."""
 
     account: str
     host: str

@@ -30,17 +30,17 @@ from dustsweep.errors import (
     ServerError,
 )
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.binance import BinanceExchange
-from dustsweep.exchanges.binance_budget import WeightBudget
-from dustsweep.exchanges.binance_errors import ORDER, CallContext, from_api_error
-from dustsweep.exchanges.binance_parse import market_rules, parse_markets, parse_order
+from dustsweep.exchanges.binance.adapter import BinanceExchange
+from dustsweep.exchanges.binance.budget import WeightBudget
+from dustsweep.exchanges.binance.errors import ORDER, CallContext, from_api_error
+from dustsweep.exchanges.binance.parse import market_rules, parse_markets, parse_order
 from dustsweep.models import ConversionPreview, DustCandidate
 from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
 
 # Slices of the real snapshots (tools/trim_fixtures.py), kept in the repository.
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
-DATA = Path(__file__).resolve().parents[2] / "dustsweep" / "sim" / "data"
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
+DATA = Path(__file__).resolve().parents[3] / "dustsweep" / "sim" / "data"
 KEY = "demo-key-0123456789"
 SECRET = "demo-secret-0123456789abcdef"
 

@@ -19,7 +19,7 @@ import pytest
 
 from dustsweep.errors import ExchangeError, NetworkError, ServerError
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.binance import BinanceExchange
+from dustsweep.exchanges.binance.adapter import BinanceExchange
 from dustsweep.sim.binance.dialect import BinanceSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
@@ -32,7 +32,7 @@ ACCEPT = "/sapi/v1/convert/acceptQuote"
 STATUS = "/sapi/v1/convert/orderStatus"
 HOUR_MS = 3_600_000
 EXAMPLES = (
-    Path(__file__).resolve().parents[1]
+    Path(__file__).resolve().parents[2]
     / "fixtures"
     / "real"
     / "examples"

@@ -2,7 +2,7 @@
 
 The flow (bybit-api.md §6.2): list the eligible coins, quote at most 20 of them into MNT, USDT
 or USDC (valid 30 s), execute the quote, then poll the history until the asynchronous conversion
-is final. Kept out of ``bybit.py`` so the adapter module stays about the wire; imports no SDK.
+is final. Kept out of ``bybit.adapter`` so the adapter stays about what to call; imports no SDK.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dustsweep.errors import ConversionRejected, ExchangeError, NetworkError, ServerError
-from dustsweep.exchanges import bybit_parse as parse
-from dustsweep.exchanges.bybit_errors import CONVERSION, Wire, is_unavailable
+from dustsweep.exchanges.bybit import parse as parse
+from dustsweep.exchanges.bybit.capabilities import MAX_COINS_PER_QUOTE, TARGETS
+from dustsweep.exchanges.bybit.errors import CONVERSION, Wire, is_unavailable
 from dustsweep.models import ConversionPreview, ConversionResult
 
-TARGETS = ("MNT", "USDT", "USDC")
 ACCOUNT_TYPE = "eb_convert_uta"
-MAX_COINS_PER_QUOTE = 20
 QUOTE_MARGIN_MS = 1000  # re-quote when less than this is left (the execute round trip)
 ALREADY_USED = 700009
 

@@ -1,8 +1,9 @@
-"""The Binance spot adapter over python-binance: the only module that imports the SDK.
+"""The Binance spot adapter over python-binance: the only module that imports the SDK (lazily).
 
-It decides *what* to call for each Exchange method; ``binance_transport`` decides *how*
+It decides *what* to call for each Exchange method; ``binance.transport`` decides *how*
 (per-thread clients, clock offset, error translation, read retries, weight pacing), and
-``binance_parse`` / ``binance_dust`` turn JSON into domain types. Orders and conversions are
+``binance.parse`` / ``binance.smallbalance`` / ``binance.convert_parse`` turn JSON into domain
+types; ``binance.checks`` builds the ``doctor`` rows. Orders and conversions are
 never retried: after a NetworkError/ServerError their outcome is unknown and the caller
 reconciles (``find_order``, ``last_conversion_ms``).
 """
@@ -27,22 +28,18 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.exchanges import binance_dust as dust
-from dustsweep.exchanges import binance_parse as parse
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.binance_convert import ConvertApi
-from dustsweep.exchanges.binance_dust import ConvertOrder, ConvertPair, ConvertQuote
-from dustsweep.exchanges.binance_errors import CONVERT, ORDER, READ, CallContext
-from dustsweep.exchanges.binance_transport import BinanceTransport, SdkParts
+from dustsweep.exchanges.binance import checks, parse
+from dustsweep.exchanges.binance import smallbalance as dust
+from dustsweep.exchanges.binance.capabilities import CAPABILITIES
+from dustsweep.exchanges.binance.convert import ConvertApi
+from dustsweep.exchanges.binance.errors import CONVERT, ORDER, READ, CallContext, unavailable
+from dustsweep.exchanges.binance.transport import BinanceTransport, SdkParts
 from dustsweep.lots import fmt
 from dustsweep.models import Balance, ConversionPreview, ConversionResult, MarketRules, OrderResult
 
-__all__ = ["BinanceExchange", "ConvertOrder", "ConvertPair", "ConvertQuote"]
-
-CLOCK_TOLERANCE_MS = 1000
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _DUST_CONVERT = "asset/dust-convert"
-_PROBE_ID = "dustsweep:doctor/probe"  # legal client-id characters that need encoding
 # Errors that say nothing about a conversion target: previews pass them on unchanged.
 _NOT_ABOUT_TARGET = (NetworkError, ServerError, RateLimited, Banned, ClockSkew, AuthError)
 
@@ -50,12 +47,12 @@ _NOT_ABOUT_TARGET = (NetworkError, ServerError, RateLimited, Banned, ClockSkew, 
 @functools.cache
 def _sdk() -> SdkParts:
     """Import python-binance on first use (~0.6 s), silencing its websockets deprecation.
-    The client is dustsweep's subclass that signs exactly what it sends (binance_client)."""
+    The client is dustsweep's subclass that signs exactly what it sends (binance.client)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from binance.exceptions import BinanceAPIException, BinanceRequestException
 
-        from dustsweep.exchanges.binance_client import SigningClient
+        from dustsweep.exchanges.binance.client import SigningClient
     return SdkParts(SigningClient, BinanceAPIException, BinanceRequestException)
 
 
@@ -63,9 +60,10 @@ class BinanceExchange(ConvertApi):
     """A Binance spot account: the ``Exchange`` protocol, ``check_access`` and Convert."""
 
     name = "binance"
-    native_targets: tuple[str, ...] = ()  # BNB plus whatever dust-convert accepts: ask it
-    # fetch_convertible reads dust-btc, whose eligibility is for conversions into BNB only.
-    convertible_target: str | None = "BNB"
+    capabilities = CAPABILITIES
+    # The record's fields under their old names, until the core reads ``capabilities``.
+    native_targets: tuple[str, ...] = CAPABILITIES.native_targets
+    convertible_target: str | None = CAPABILITIES.eligibility_target
 
     def __init__(
         self, credentials: Credentials, *, sleep: Callable[[float], None] = time.sleep
@@ -156,7 +154,7 @@ class BinanceExchange(ConvertApi):
                 dust.convertible_assets,
             )
         except ExchangeError as err:
-            if _unavailable(err):
+            if unavailable(err):
                 return None
             raise
 
@@ -334,7 +332,7 @@ class BinanceExchange(ConvertApi):
                 dust.last_operate_time,
             )
         except ExchangeError as err:
-            if _unavailable(err):
+            if unavailable(err):
                 return None
             raise
 
@@ -359,106 +357,14 @@ class BinanceExchange(ConvertApi):
             lambda body: dust.conversion_log(body, since_ms),
         )
 
-    # -- diagnostics --------------------------------------------------------------------
+    # -- diagnostics (binance.checks) -------------------------------------------------------
 
     def check_access(self) -> list[tuple[str, bool, str]]:
-        """Rows for ``dustsweep doctor``: (check, ok, detail). Exchange errors become rows.
-
-        The clock goes first: its offset is applied, so a skewed machine still gets an answer
-        to "are the keys accepted" instead of a -1021.
-        """
-        rows: list[tuple[str, bool, str]] = []
-        try:
-            offset = self.sync_clock()
-            ok = abs(offset) <= CLOCK_TOLERANCE_MS
-            rows.append(("clock", ok, f"offset {offset} ms (limit {CLOCK_TOLERANCE_MS} ms)"))
-        except ExchangeError as err:
-            rows.append(("clock", False, str(err)))
-        try:
-            account = self._transport.read(
-                self._ctx("signed read (GET /api/v3/account)"),
-                lambda c: c.get_account(omitZeroBalances="true"),
-                lambda body: parse.as_dict(body, "account"),
-            )
-        except ExchangeError as err:
-            return [("keys accepted", False, str(err)), *rows]
-        rows.insert(0, ("keys accepted", True, "a signed read of the account worked"))
-        rows.append(self._encoded_signing_row())
-        rows.extend(self._permission_rows(account))
-        rows.append(self._conversion_row())
-        return rows
-
-    def _encoded_signing_row(self) -> tuple[str, bool, str]:
-        """A signed look-up whose value must be percent-encoded (``:`` and ``/``, legal in a
-        client id): the answer "no such order" proves Binance verified the encoded form, the
-        form multi-asset conversions depend on. A -1022 here is the defect of issue 8."""
-        name = "encoded values signed"
-        try:
-            self._transport.read(
-                self._ctx("signed look-up with encoded values (GET /api/v3/order)"),
-                lambda c: c.get_order(symbol="BNBUSDT", origClientOrderId=_PROBE_ID),
-                lambda body: body,
-            )
-        except ExchangeError as err:
-            if err.code == -2013:
-                return (name, True, "a signed request with percent-encoded values was accepted")
-            if err.code == -1022:
-                return (name, False, str(err))
-            return (name, True, f"warning: could not check ({err})")
-        return (name, True, "a signed request with percent-encoded values was accepted")
-
-    def _conversion_row(self) -> tuple[str, bool, str]:
-        name = "conversion endpoint"
-        try:
-            assets = self.fetch_convertible()
-        except ExchangeError as err:
-            return (name, False, str(err))
-        if assets is None:
-            return (name, False, "dust-btc not available (testnet, or no permission)")
-        return (name, True, f"dust-btc lists {len(assets)} asset(s)")
-
-    def _permission_rows(self, account: dict[str, Any]) -> list[tuple[str, bool, str]]:
-        """From apiRestrictions; falls back to the account's canTrade where /sapi is missing."""
-        try:
-            perms = self._transport.read(
-                self._ctx("read key permissions (GET /sapi/v1/account/apiRestrictions)"),
-                lambda c: c.get_account_api_permissions(),
-                lambda body: parse.as_dict(body, "apiRestrictions"),
-            )
-        except ExchangeError as err:
-            if not _unavailable(err):
-                return [("key permissions", False, str(err))]
-            can_trade = account.get("canTrade") is True
-            source = "from the account (apiRestrictions unavailable)"
-            return [
-                ("reading allowed", True, source),
-                ("spot trading allowed", can_trade, f"canTrade={can_trade} {source}"),
-            ]
-        reading = perms.get("enableReading") is True
-        trading = perms.get("enableSpotAndMarginTrading") is True
-        rows = [
-            ("reading allowed", reading, f"enableReading={reading}"),
-            ("spot trading allowed", trading, f"enableSpotAndMarginTrading={trading}"),
-        ]
-        if perms.get("enableWithdrawals") is True:
-            rows.append(
-                (
-                    "withdrawals disabled",
-                    False,
-                    "warning: withdrawals are ENABLED on this key; use a key without them",
-                )
-            )
-        if perms.get("ipRestrict") is False:
-            rows.append(("IP restriction", False, "warning: the key is not restricted to IPs"))
-        return rows
+        """Rows for ``dustsweep doctor``: (check, ok, detail). Exchange errors become rows."""
+        return checks.check_access(self, self._transport)
 
     def close(self) -> None:
         self._transport.close()
-
-
-def _unavailable(err: ExchangeError) -> bool:
-    """The endpoint does not exist here (404: testnet) or the key may not use it."""
-    return err.http_status == 404 or err.code == -1002 or isinstance(err, AuthError)
 
 
 def _avg_price(body: object) -> Decimal | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dustsweep.errors import ConversionRejected, ExchangeError
-from dustsweep.exchanges import binance_dust as dust
-from dustsweep.exchanges.binance_dust import ConvertOrder, ConvertPair, ConvertQuote
-from dustsweep.exchanges.binance_errors import CONVERT
-from dustsweep.exchanges.binance_transport import BinanceTransport
+from dustsweep.exchanges.binance import convert_parse as rfq
+from dustsweep.exchanges.binance.convert_parse import ConvertOrder, ConvertPair, ConvertQuote
+from dustsweep.exchanges.binance.errors import CONVERT
+from dustsweep.exchanges.binance.transport import BinanceTransport
 from dustsweep.lots import fmt
 
 NO_SUCH_ORDER = -2013  # "Order does not exist."
@@ -39,7 +39,7 @@ class ConvertApi:
         return t.read(
             t.ctx("read Convert pairs (GET /sapi/v1/convert/exchangeInfo)"),
             lambda c: c.margin_v1_get_convert_exchange_info(**params),
-            dust.convert_pairs,
+            rfq.convert_pairs,
         )
 
     def convert_quote(self, from_asset: str, to_asset: str, amount: Decimal) -> ConvertQuote:
@@ -57,7 +57,7 @@ class ConvertApi:
             lambda c: c.convert_request_quote(
                 fromAsset=from_asset, toAsset=to_asset, fromAmount=fmt(amount)
             ),
-            lambda body: dust.convert_quote(body, from_asset, to_asset),
+            lambda body: rfq.convert_quote(body, from_asset, to_asset),
         )
         if quote is None:
             raise ConversionRejected(
@@ -71,7 +71,7 @@ class ConvertApi:
         t = self._transport
         ctx = t.ctx(f"accept Convert quote {quote_id} (POST /sapi/v1/convert/acceptQuote)", CONVERT)
         body = t.call(ctx, lambda c: c.convert_accept_quote(quoteId=quote_id), is_read=False)
-        return t.parse(ctx, body, dust.convert_order)
+        return t.parse(ctx, body, rfq.convert_order)
 
     def convert_status(self, order_id: str) -> ConvertOrder:
         """GET /sapi/v1/convert/orderStatus: PROCESS/ACCEPT_SUCCESS pending, SUCCESS/FAIL final."""
@@ -79,7 +79,7 @@ class ConvertApi:
         return t.read(
             t.ctx(f"read Convert order {order_id} (GET /sapi/v1/convert/orderStatus)"),
             lambda c: c.margin_v1_get_convert_order_status(orderId=order_id),
-            dust.convert_order,
+            rfq.convert_order,
         )
 
     def convert_status_by_quote(self, quote_id: str) -> ConvertOrder | None:
@@ -96,7 +96,7 @@ class ConvertApi:
             return t.read(
                 ctx,
                 lambda c: c.margin_v1_get_convert_order_status(quoteId=quote_id),
-                dust.convert_order,
+                rfq.convert_order,
             )
         except ExchangeError as err:
             if err.code == NO_SUCH_ORDER:

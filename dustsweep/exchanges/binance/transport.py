@@ -1,14 +1,15 @@
 """How the Binance adapter calls python-binance: clients per thread, errors, retries, pacing.
 
-The SDK itself is handed in (``binance.py`` imports it lazily; nothing else may), so this module
-holds only policy:
+The SDK itself is handed in (``binance.adapter`` imports it lazily; nothing else may), so this
+module holds only policy:
 - one SDK client per thread, built on first use and configured identically: python-binance
   keeps the last response on the client and requests sessions are not thread-safe;
 - the clock offset goes on every signed request (``timestamp_offset``);
-- every SDK / requests error becomes a ``dustsweep.errors`` type (``binance_errors``);
+- every SDK / requests error becomes a ``dustsweep.errors`` type (``binance.errors``);
 - a read (idempotent: it moves nothing) is retried after a rate limit of at most 30 s, and
   after a 5xx, a timeout or a truncated body with a short back-off (twice at most each); an
-  order or a conversion execution never is, since its outcome may be unknown;
+  order or a conversion execution never is, since its outcome may be unknown (the one loop in
+  ``exchanges.retry``, shared with Bybit);
 - before any call, a nearly spent weight budget (X-MBX-USED-WEIGHT-1M) pauses until the window
   resets, through the injected ``sleep`` so tests stay fast.
 """
@@ -16,6 +17,7 @@ holds only policy:
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import warnings
@@ -25,27 +27,21 @@ from urllib.parse import urlsplit
 
 import requests
 
-from dustsweep.bans import REGISTRY as BANS
-from dustsweep.errors import Banned, NetworkError, RateLimited, ServerError
-from dustsweep.exchanges import binance_parse as parse
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.binance_budget import WeightBudget
-from dustsweep.exchanges.binance_errors import (
+from dustsweep.exchanges.binance import parse
+from dustsweep.exchanges.binance.budget import WeightBudget
+from dustsweep.exchanges.binance.errors import (
     READ,
     CallContext,
     bad_body,
     from_api_error,
     network_failure,
 )
+from dustsweep.exchanges.retry import Endpoint, call_with_retries
 
 T = TypeVar("T")
 
 PRODUCTION_URL = "https://api.binance.com"
-READ_RETRIES = 2  # extra attempts of a read after a rate limit
-MAX_RETRY_WAIT_S = 30.0
-# Back-off before the extra attempts of a read after a 5xx, a timeout or a truncated body: a
-# read moves nothing, and one flaky answer must not cost the account its sales.
-READ_FAILURE_WAITS_S: tuple[float, ...] = (0.25, 1.0)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _MIN_REDACT_LEN = 6
 # What a parser raises on a body that is not shaped like the endpoint's answer.
@@ -54,7 +50,7 @@ SHAPE_ERRORS = (parse.ShapeError, TypeError, KeyError, AttributeError, ValueErro
 
 class SdkParts(NamedTuple):
     """The three things taken from python-binance: the client class (dustsweep's signing
-    subclass, ``binance_client.SigningClient``) and its two errors."""
+    subclass, ``binance.client.SigningClient``) and its two errors."""
 
     client: Any
     api_error: type[Exception]
@@ -100,6 +96,7 @@ class BinanceTransport:
         self._loops: list[asyncio.AbstractEventLoop] = []
         self._lock = threading.Lock()
         self._signed_ok = False  # a signed request succeeded in this run (see ctx)
+        self._endpoint = Endpoint("binance", self.host, self.account)
 
     def ctx(self, action: str, kind: str = READ) -> CallContext:
         """The context every error message of this call is built from. Once a signed request
@@ -178,32 +175,21 @@ class BinanceTransport:
             raise bad_body(ctx, str(exc)) from None
 
     def call(self, ctx: CallContext, request: Callable[[Any], object], *, is_read: bool) -> object:
-        """Run one SDK call and translate its errors; retry only reads (see the module doc)."""
-        attempt = failures = 0
-        while True:
-            pause = self.budget.pause_s(self.server_now_ms())
-            if pause > 0:
-                self._sleep(pause)
-                self.budget.waited()
-            BANS.check("binance", self.host, self.account)  # a ban stops every worker at once
-            try:
-                return self._call_once(ctx, request, is_read=is_read)
-            except Banned as err:
-                BANS.record("binance", self.host, err)
-                raise
-            except RateLimited as err:
-                wait = err.retry_after
-                if not is_read or attempt >= READ_RETRIES:
-                    raise
-                if wait is None or wait > MAX_RETRY_WAIT_S:
-                    raise
-                attempt += 1
-                self._sleep(wait)
-            except (ServerError, NetworkError):
-                if not is_read or failures >= len(READ_FAILURE_WAITS_S):
-                    raise
-                self._sleep(READ_FAILURE_WAITS_S[failures])
-                failures += 1
+        """Run one SDK call and translate its errors; retry only reads (``exchanges.retry``)."""
+        return call_with_retries(
+            self._endpoint,
+            functools.partial(self._call_once, ctx, request, is_read=is_read),  # no extra frame
+            retry=is_read,
+            sleep=self._sleep,
+            pace=self._pace,
+        )
+
+    def _pace(self) -> None:
+        """Wait out a nearly spent weight budget before the next request."""
+        pause = self.budget.pause_s(self.server_now_ms())
+        if pause > 0:
+            self._sleep(pause)
+            self.budget.waited()
 
     def _call_once(
         self, ctx: CallContext, request: Callable[[Any], object], *, is_read: bool

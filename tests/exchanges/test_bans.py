@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from dustsweep.bans import BANS_FILE_NAME, REGISTRY, BanActive, iso_utc
 from dustsweep.errors import Banned
+from dustsweep.exchanges.bans import BANS_FILE_NAME, REGISTRY, BanActive, iso_utc
 from dustsweep.exchanges.base import Credentials
 from dustsweep.sim.demo import DEMO_SCENARIO
 from tests.conftest import write_config
@@ -125,7 +125,7 @@ def test_the_registry_refuses_before_sending_and_an_earlier_ban_is_not_now(
     sim: Any, tmp_path: Path
 ) -> None:
     """Adapter level: a second adapter (another account) on the host is refused unsent."""
-    from dustsweep.exchanges.binance import BinanceExchange
+    from dustsweep.exchanges.binance.adapter import BinanceExchange
 
     url = sim.url("binance")
     first = BinanceExchange(Credentials("a", BINANCE_KEY, BINANCE_SECRET, base_url=url))
@@ -174,7 +174,11 @@ def test_a_ban_during_the_sales_of_a_sweep_also_stops_its_conversion(
 
 
 def test_the_end_of_a_ban_comes_from_retry_after_the_message_or_a_default() -> None:
-    from dustsweep.bans import BINANCE_BAN_S, BYBIT_BAN_S, ban_end_ms
+    from dustsweep.exchanges import capabilities_of
+    from dustsweep.exchanges.bans import ban_end_ms
+
+    BINANCE_BAN_S = capabilities_of("binance").ban_default_s
+    BYBIT_BAN_S = capabilities_of("bybit").ban_default_s
 
     now = 1_767_323_000_000
     assert ban_end_ms("binance", Banned("x", retry_after=120), now) == now + 120_000
