@@ -416,3 +416,13 @@ def test_replan_names_the_asset_and_its_amount() -> None:
     assert isinstance(moved, PlannedOrder) and moved.asset == "ADA"
     nowhere = replan_asset(order, snapshot(), POLICY, exclude={"ADAUSDT", "ADABTC"})
     assert nowhere == "no market into USDT/USDC/FDUSD/BTC/BNB/ETH"
+
+
+def test_replan_lists_why_each_market_is_unusable() -> None:
+    snap = snapshot()
+    markets = dict(snap.markets)
+    for symbol in ("ADAUSDT", "ADABTC"):
+        markets[symbol] = replace(markets[symbol], trading=False)
+    assert replan_asset(ada_order(), snap, POLICY, markets=markets) == (
+        "ADAUSDT is halted; ADABTC is halted"
+    )
