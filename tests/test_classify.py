@@ -727,3 +727,9 @@ def test_a_balance_equal_to_min_qty_that_floors_below_it_says_so() -> None:
     assert one(s, "ADA").reason == (
         "5 ADA floors to 4 (LOT_SIZE stepSize 2), below LOT_SIZE minQty 5 on ADAUSDT"
     )
+
+
+def test_a_worth_in_a_reason_is_cut_never_rounded_up() -> None:
+    # 3.3 x 1.2345695 = 4.07407935: six digits, cut -> 4.07407 (rounded would be 4.07408).
+    s = snap({"ADA": "3.3"}, [ADAUSDT], {"ADAUSDT": "1.2345695"})
+    assert one(s, "ADA").reason.startswith("worth 4.07407 USDT, below")

@@ -176,3 +176,29 @@ def test_an_unknown_value_is_converted_only_when_the_exchange_lists_it(desk: Any
     capped = plan(max_value=D("100"))
     assert "XRP" not in {c.asset for c in capped.conversions}
     assert "cannot be checked" in dict(capped.skipped)["XRP"]
+
+
+# ---- a lost conversion through the CLI (issue 9, item 4) -----------------------------------------
+
+
+def test_a_lost_dust_convert_answer_is_settled_and_later_runs_are_not_partial(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    sim = sim_factory(
+        scenario(binance=dict(WALLET), binance_conversion={"log_dust_convert": False})
+    )
+    config = _config(sim, tmp_path)
+    sim.servers["binance"].faults.add("lose", "/sapi/v1/asset/dust-convert/convert", calls=1)
+    code, doc, err = run_json(cli, config, "convert", "--to", "USDC", "--yes")
+    assert code == 0, err
+    rows = rows_of(doc)
+    assert set(rows) == {"DOGE", "TRX"} and {r["status"] for r in rows.values()} == {"converted"}
+    assert "Traceback" not in err
+    assert calls(sim, "binance", "/sapi/v1/asset/dust-convert/convert") == 1
+    assert balances(sim, "binance")["DOGE"] == 0
+    records = [r for r in history(cli, config) if r["kind"] == "conversion"]
+    assert {r["status"] for r in records} == {"converted"}
+    # The next run has nothing pending to settle: not exit 4 (the cool-down says 5).
+    again = cli("--config", str(config), "convert", "--to", "USDC", "--yes")
+    assert again.code == 5, again.err
+    assert calls(sim, "binance", "/sapi/v1/asset/dust-convert/convert") == 1

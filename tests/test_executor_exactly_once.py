@@ -121,3 +121,21 @@ def test_a_partial_fill_records_the_executed_quantity_and_price(
     assert record.price is not None and outcome.proceeds is not None
     assert record.price == outcome.proceeds / Decimal(5)
     assert h.free("ADA") == Decimal("7.3456")
+
+
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_a_ban_answered_to_a_lookup_stops_asking_and_leaves_the_order_pending(
+    make_harness: HarnessFactory, exchange: str
+) -> None:
+    h = one_asset(make_harness, exchange)
+    h.faults.add("lose", h.order_path, method="POST", calls=1)
+    method, path = QUERY[exchange]
+    status = 418 if exchange == "binance" else 403
+    h.faults.add("http", path, method=method, status=status, retry_after=60)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == UNKNOWN and result.banned is not None
+    assert result.banned in (outcome.error or "")
+    assert h.faults.count(method, path) == 1  # a banned caller asks nothing more
+    assert h.orders_placed() == 1 and h.faults.count("POST", h.order_path) == 1
+    assert [r.status for r in h.records()] == ["pending"]

@@ -416,3 +416,27 @@ def test_replan_names_the_asset_and_its_amount() -> None:
     assert isinstance(moved, PlannedOrder) and moved.asset == "ADA"
     nowhere = replan_asset(order, snapshot(), POLICY, exclude={"ADAUSDT", "ADABTC"})
     assert nowhere == "no market into USDT/USDC/FDUSD/BTC/BNB/ETH"
+
+
+def test_replan_lists_why_each_market_is_unusable() -> None:
+    snap = snapshot()
+    markets = dict(snap.markets)
+    for symbol in ("ADAUSDT", "ADABTC"):
+        markets[symbol] = replace(markets[symbol], trading=False)
+    assert replan_asset(ada_order(), snap, POLICY, markets=markets) == (
+        "ADAUSDT is halted; ADABTC is halted"
+    )
+
+
+def test_an_order_of_unknown_value_goes_after_every_valued_one() -> None:
+    # SOL is dust on SOLUSDT but sells on SOLXYZ, whose proceeds nothing values in USDT.
+    markets = [*MARKETS, mk("SOLXYZ", "SOL", "XYZ", min_notional="0.0001")]
+    snap = replace(
+        snapshot({"SOL": "0.02", "USDC": "8"}),
+        markets={m.symbol: m for m in markets},
+        prices={**{s: D(p) for s, p in PRICES.items()}, "SOLXYZ": D("10")},
+    )
+    policy = Policy(sell_quotes=("USDT", "XYZ"))
+    p = plan_sells(classify(snap, policy), snap, policy)
+    assert [(o.asset, o.symbol) for o in p.orders] == [("USDC", "USDCUSDT"), ("SOL", "SOLXYZ")]
+    assert p.orders[1].expected_value is None
