@@ -23,8 +23,8 @@ from dustsweep.errors import DustsweepError, ExitCode
 
 if TYPE_CHECKING:
     from dustsweep.config import Config
-    from dustsweep.ledger import Ledger
-    from dustsweep.service import App
+    from dustsweep.services.app import App
+    from dustsweep.storage.ledger import Ledger
 
 EPILOG = """\b
 Exit codes: 0 done or nothing to do · 1 unexpected error · 2 usage or config error ·
@@ -51,12 +51,12 @@ class Session:
         return load_config(self.config_path(), self.env)
 
     def state_dir(self) -> Path:
-        from dustsweep.state import state_dir
+        from dustsweep.storage.state import state_dir
 
         return state_dir(self.env)
 
     def app(self, progress: Callable[[str, str], None] | None = None) -> App:
-        from dustsweep.service import App
+        from dustsweep.services.app import App
 
         config, path, state = self.config(), self.config_path(), self.state_dir()
         return App(config, path, self.env, state, progress, quiet=self.quiet)
@@ -124,7 +124,7 @@ def render_scans(
     quote: str, scans: Sequence[Any], show_all: bool, as_json: bool, as_csv: bool
 ) -> int:
     from dustsweep import render
-    from dustsweep.service import outcome_code
+    from dustsweep.services.app import outcome_code
 
     if as_json:
         render.print_json(render.scan_document(quote, scans))
@@ -193,7 +193,7 @@ def sell(
     Prints the plan first. At a terminal it asks before trading; without a terminal it only
     prints the plan unless --yes is given (a dry run is always safe to schedule).
     """
-    from dustsweep.selling import SellOptions
+    from dustsweep.services.sell import SellOptions
 
     options = SellOptions(
         to_asset=parse_asset(to_asset, "--to") if to_asset else None,
@@ -232,7 +232,7 @@ def run_moving(
     --dry-run; the lock is taken before the first request of such a run.
     """
     from dustsweep import render
-    from dustsweep.ledger import run_outcome
+    from dustsweep.storage.ledger import run_outcome
 
     app = session.app()
     resolved = app.resolve(accounts)
@@ -283,7 +283,7 @@ def run_sell(
     as_json: bool,
 ) -> int:
     from dustsweep import render
-    from dustsweep.selling import SellRun, sell_exit_code
+    from dustsweep.services.sell import SellRun, sell_exit_code
 
     command = MovingCommand(
         name="sell",
@@ -304,8 +304,8 @@ def money_moving_run(app: App, command: str, *, live: bool) -> Iterator[Ledger |
     if not live:
         yield None
         return
-    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger
-    from dustsweep.state import RunLock
+    from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
+    from dustsweep.storage.state import RunLock
 
     with RunLock(app.state_dir):
         ledger = Ledger(app.state_dir / LEDGER_FILE_NAME)
@@ -320,7 +320,7 @@ def money_moving_run(app: App, command: str, *, live: bool) -> Iterator[Ledger |
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as one JSON document.")
 def demo(show_all: bool, as_json: bool) -> int:
     """Run dustsweep against the built-in simulator: no keys, no network."""
-    from dustsweep.demo import run_demo
+    from dustsweep.services.demo import run_demo
 
     return run_demo(show_all=show_all, as_json=as_json)
 
@@ -335,7 +335,7 @@ def history(session: Session, accounts: Sequence[str], as_json: bool, as_csv: bo
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be used together")
     from dustsweep import render
-    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger, write_csv
+    from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger, write_csv
 
     path = session.state_dir() / LEDGER_FILE_NAME
     records = []
@@ -393,7 +393,7 @@ def convert(
     after confirmation. Only balances worth at most dust_threshold (or of unknown worth that
     the exchange lists) unless named with --asset. Exit 5 inside the exchange's cool-down.
     """
-    from dustsweep.converting import ConvertOptions
+    from dustsweep.services.convert import ConvertOptions
 
     options = ConvertOptions(
         target=parse_asset(target, "--to"),
@@ -413,7 +413,7 @@ def run_convert(
     as_json: bool,
 ) -> int:
     from dustsweep import render
-    from dustsweep.converting import ConvertRun, convert_exit_code
+    from dustsweep.services.convert import ConvertRun, convert_exit_code
 
     command = MovingCommand(
         name="convert",
@@ -449,7 +449,7 @@ def sweep(
     Without --yes it never trades; with --yes it never asks.
     """
     from dustsweep import render
-    from dustsweep.sweeping import Sweep, sweep_exit_code
+    from dustsweep.services.sweep import Sweep, sweep_exit_code
 
     session.quiet = quiet
     app = session.app()
@@ -514,7 +514,7 @@ def log_summary(result: Any) -> None:
 
 def open_ledger(app: App) -> Ledger:
     """The history, read for a dry run (the cool-down looks at past conversions)."""
-    from dustsweep.ledger import LEDGER_FILE_NAME, Ledger
+    from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
 
     return Ledger(app.state_dir / LEDGER_FILE_NAME)
 
@@ -528,7 +528,7 @@ def doctor(session: Session, accounts: Sequence[str]) -> int:
     Exit 0 when every check passes (warnings allowed), 3 otherwise.
     """
     from dustsweep.config import credentials, select_accounts
-    from dustsweep.service import run_concurrently
+    from dustsweep.services.app import run_concurrently
 
     app = session.app()
     chosen = select_accounts(app.config, list(accounts))

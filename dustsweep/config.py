@@ -44,8 +44,8 @@ from dustsweep.errors import ConfigError
 from dustsweep.exchanges.base import Credentials
 
 if TYPE_CHECKING:
+    from dustsweep.core.policy import Policy
     from dustsweep.exchanges.signing import Signer
-    from dustsweep.policy import Policy
 
 CONFIG_ENV = "DUSTSWEEP_CONFIG"
 CONFIG_FILE_NAME = "config.toml"
@@ -278,7 +278,7 @@ class Config(BaseModel):
 
     def policy(self) -> Policy:
         """The planner's view of this configuration (bridges keep the Policy default)."""
-        from dustsweep.policy import Policy
+        from dustsweep.core.policy import Policy
 
         return Policy(
             quote=self.quote,

@@ -17,8 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dustsweep.classify import AccountReport, AssetReport
-    from dustsweep.service import AccountScan
+    from dustsweep.core.classify import AccountReport, AssetReport
+    from dustsweep.services.app import AccountScan
 
 SCAN_FIELDS = (
     "asset",
@@ -491,7 +491,7 @@ def conversion_row(line: Any, planned: Any = None) -> dict[str, Any]:
 
 
 def convert_rows(item: Any) -> list[dict[str, Any]]:
-    from dustsweep.converter import planned_conversion_outcomes
+    from dustsweep.convert.execute import planned_conversion_outcomes
 
     if item.plan is None:
         return []

@@ -20,8 +20,8 @@ from dustsweep.config import (
     resolve_config_path,
     select_accounts,
 )
+from dustsweep.core.policy import Policy
 from dustsweep.errors import ConfigError, ExitCode
-from dustsweep.policy import Policy
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "config.example.toml"

@@ -17,6 +17,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
+from dustsweep.core.lots import fmt
+from dustsweep.core.models import (
+    Balance,
+    ConversionPreview,
+    ConversionResult,
+    MarketRules,
+    OrderResult,
+)
 from dustsweep.errors import (
     AuthError,
     Banned,
@@ -34,8 +42,6 @@ from dustsweep.exchanges.binance_convert import ConvertApi
 from dustsweep.exchanges.binance_dust import ConvertOrder, ConvertPair, ConvertQuote
 from dustsweep.exchanges.binance_errors import CONVERT, ORDER, READ, CallContext
 from dustsweep.exchanges.binance_transport import BinanceTransport, SdkParts
-from dustsweep.lots import fmt
-from dustsweep.models import Balance, ConversionPreview, ConversionResult, MarketRules, OrderResult
 
 __all__ = ["BinanceExchange", "ConvertOrder", "ConvertPair", "ConvertQuote"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from dustsweep.core.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
 from dustsweep.exchanges.binance_parse import ZERO, as_dict, as_list, dec
-from dustsweep.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
 
 # Convert order statuses: only SUCCESS is final and good; PROCESS/ACCEPT_SUCCESS need polling.
 CONVERT_FINAL = frozenset({"SUCCESS", "FAIL"})

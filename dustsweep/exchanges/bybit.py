@@ -26,6 +26,14 @@ from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
 from dustsweep.bans import REGISTRY as BANS
+from dustsweep.core.lots import fmt
+from dustsweep.core.models import (
+    Balance,
+    ConversionPreview,
+    ConversionResult,
+    MarketRules,
+    OrderResult,
+)
 from dustsweep.errors import (
     AuthError,
     Banned,
@@ -50,14 +58,6 @@ from dustsweep.exchanges.bybit_errors import (
 from dustsweep.exchanges.bybit_limits import RateBudget
 from dustsweep.exchanges.bybit_smallbalance import TARGETS, SmallBalanceConverter
 from dustsweep.exchanges.signing import QUERY_SAFE, encode_params
-from dustsweep.lots import fmt
-from dustsweep.models import (
-    Balance,
-    ConversionPreview,
-    ConversionResult,
-    MarketRules,
-    OrderResult,
-)
 
 DEFAULT_BASE_URL = "https://api.bybit.com"
 READ_RETRIES = 2

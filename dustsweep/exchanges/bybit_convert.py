@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from dustsweep.core.models import ZERO
 from dustsweep.errors import ConversionRejected, ExchangeError, ServerError
 from dustsweep.exchanges.bybit_errors import CONVERSION, Wire
 from dustsweep.exchanges.bybit_parse import dec, positive_or_none, result_of
-from dustsweep.models import ZERO
 
 ACCOUNT_TYPE = "eb_convert_uta"
 FINAL_STATUSES = frozenset({"success", "failure"})

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dustsweep.core.models import ConversionPreview, ConversionResult
 from dustsweep.errors import ConversionRejected, ExchangeError, NetworkError, ServerError
 from dustsweep.exchanges import bybit_parse as parse
 from dustsweep.exchanges.bybit_errors import CONVERSION, Wire, is_unavailable
-from dustsweep.models import ConversionPreview, ConversionResult
 
 TARGETS = ("MNT", "USDT", "USDC")
 ACCOUNT_TYPE = "eb_convert_uta"

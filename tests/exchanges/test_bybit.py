@@ -24,6 +24,7 @@ import pybit._helpers
 import pytest
 from pybit.unified_trading import HTTP
 
+from dustsweep.core.models import Balance, ConversionPreview
 from dustsweep.errors import (
     AuthError,
     Banned,
@@ -40,7 +41,6 @@ from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.bybit import BybitExchange, _Clock, _new_session
 from dustsweep.exchanges.bybit_errors import CallContext, from_ret_code, scrub
 from dustsweep.exchanges.bybit_limits import RateBudget
-from dustsweep.models import Balance, ConversionPreview
 from dustsweep.sim.bybit import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
