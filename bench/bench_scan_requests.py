@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from dustsweep.config import load_config  # noqa: E402
+from dustsweep.config.load import load_config  # noqa: E402
 from dustsweep.services.app import App  # noqa: E402
 from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml  # noqa: E402
 from dustsweep.sim.run import RunningSim, start_sim  # noqa: E402

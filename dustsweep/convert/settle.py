@@ -42,7 +42,7 @@ from dustsweep.convert.types import (
 )
 from dustsweep.core.models import ZERO
 from dustsweep.errors import ExchangeError
-from dustsweep.storage.ledger import Record
+from dustsweep.storage.records import Record
 
 STALE_PENDING_MS = 24 * 3600 * 1000
 CONVERT_QUOTE_MAX_MS = 120_000  # the longest validTime Binance Convert offers ("2m")

@@ -36,7 +36,7 @@ from dustsweep.sell.types import (
     OrderOutcome,
     SellResult,
 )
-from dustsweep.storage.ledger import LedgerError
+from dustsweep.storage.records import LedgerError
 
 __all__ = [
     "FILLED",

@@ -38,7 +38,8 @@ from dustsweep.sell.types import (
     UNKNOWN,
     OrderOutcome,
 )
-from dustsweep.storage.ledger import Ledger, Record
+from dustsweep.storage.ledger import Ledger
+from dustsweep.storage.records import Record
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dustsweep.core.models import MarketRules, Snapshot
-from dustsweep.errors import Banned, ClockSkew, DustsweepError, ExchangeError, ExitCode
+from dustsweep.errors import Banned, ClockSkew, DustsweepError, ExchangeError
 
 if TYPE_CHECKING:
-    from dustsweep.config import AccountConfig, Config
+    from dustsweep.config.schema import AccountConfig, Config
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials, Exchange
     from dustsweep.storage.state import ClockOffsets, RulesCache
@@ -101,7 +101,7 @@ class App:
 
     def resolve(self, names: Sequence[str]) -> list[tuple[AccountConfig, Credentials]]:
         """Select accounts and resolve every secret first: bad input fails before any request."""
-        from dustsweep.config import credentials, select_accounts
+        from dustsweep.config.secrets import credentials, select_accounts
         from dustsweep.logs import configure_logging
 
         chosen = select_accounts(self.config, list(names))
@@ -227,13 +227,3 @@ def run_concurrently(jobs: Sequence[Callable[[], T]]) -> list[T]:
     with ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="account") as pool:
         futures = [pool.submit(job) for job in jobs]
         return [f.result() for f in futures]
-
-
-def outcome_code(errors: Sequence[DustsweepError | None]) -> ExitCode:
-    """0 when every account worked; 4 when some did; else the first error's own code."""
-    failed = [e for e in errors if e is not None]
-    if not failed:
-        return ExitCode.OK
-    if len(failed) < len(errors):
-        return ExitCode.PARTIAL
-    return failed[0].exit_code

@@ -25,7 +25,7 @@ from dustsweep.errors import (
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
-    from dustsweep.config import AccountConfig
+    from dustsweep.config.schema import AccountConfig
     from dustsweep.convert.execute import (
         ConversionContext,
         ConversionLineOutcome,

@@ -1,29 +1,40 @@
 """``dustsweep demo``: the real product against the built-in simulator, with no keys.
 
 The simulator runs in-process on 127.0.0.1; the accounts are reached through the real adapters
-(python-binance and pybit), so what it prints is exactly what a real user sees: first the scan,
-then the unattended job, ``sweep --yes``, selling and converting on the simulated accounts.
-State (rules cache, history, lock) goes to a temporary folder, never the user's own.
+(python-binance and pybit), so what the command prints is exactly what a real user sees: first
+the scan, then the unattended job, ``sweep --yes``, selling and converting on the simulated
+accounts. State (rules cache, history, lock) goes to a temporary folder, never the user's own.
+This module only runs it; the command renders the result.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from dustsweep.errors import ExitCode
+from dustsweep.services.app import AccountScan
+from dustsweep.services.sweep import SweepResult
 
 
-def run_demo(*, show_all: bool = False, as_json: bool = False) -> int:
-    from dustsweep import render
-    from dustsweep.config import load_config
-    from dustsweep.services.app import App, outcome_code
+@dataclass(frozen=True)
+class DemoResult:
+    quote: str
+    scans: list[AccountScan]
+    sweep: SweepResult
+    code: ExitCode
+
+
+def run_demo() -> DemoResult:
+    from dustsweep.config.load import load_config
+    from dustsweep.run.exit import outcome_code
+    from dustsweep.services.app import App
+    from dustsweep.services.runs import money_moving_run
     from dustsweep.services.sweep import Sweep, sweep_exit_code
     from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml
     from dustsweep.sim.run import start_sim
-    from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
-    from dustsweep.storage.state import RunLock
 
     with (
         tempfile.TemporaryDirectory(prefix="dustsweep-demo-") as tmp,
@@ -38,26 +49,7 @@ def run_demo(*, show_all: bool = False, as_json: bool = False) -> int:
         config = load_config(config_path, env)
         app = App(config, config_path, env, state)
         scans = app.scan([])
-        console = render.make_console()
-        if not as_json:
-            console.print(
-                "[bold]dustsweep demo[/bold]: two simulated accounts on 127.0.0.1 "
-                "(real rules and prices from exchange snapshots, made-up balances)\n"
-            )
-            console.print("[bold]$ dustsweep scan[/bold]\n")
-            render.print_scan(console, config.quote, scans, show_all)
-            console.print("[bold]$ dustsweep sweep --yes[/bold]   (on the simulator)\n")
-        with RunLock(state):
-            ledger = Ledger(state / LEDGER_FILE_NAME)
-            try:
-                result = Sweep(app, ledger, live=True).run(app.resolve([]))
-            finally:
-                ledger.close()
-        if as_json:
-            document = render.scan_document(config.quote, scans)
-            document["sweep"] = render.sweep_document(result)
-            render.print_json(document)
-        else:
-            render.print_sweep(console, config.quote, result)
+        with money_moving_run(app, live=True) as ledger:
+            result = Sweep(app, ledger, live=True).run(app.resolve([]))
         code = outcome_code([s.error for s in scans]) or sweep_exit_code(result)
-    return code if code else ExitCode.OK
+    return DemoResult(config.quote, scans, result, code if code else ExitCode.OK)

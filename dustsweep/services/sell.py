@@ -19,7 +19,7 @@ from dustsweep.sell.notional import JudgesNotional, NotionalCheck
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
-    from dustsweep.config import AccountConfig
+    from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import Snapshot
     from dustsweep.core.plan import PlannedOrder, SellPlan

@@ -10,6 +10,7 @@ config guards apply to both halves: the dust threshold, ``keep``, ``only``,
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,10 +22,10 @@ from dustsweep.errors import DustsweepError, ExitCode
 from dustsweep.services.app import App, run_concurrently
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
-from dustsweep.storage.ledger import run_outcome
+from dustsweep.storage.records import run_outcome
 
 if TYPE_CHECKING:
-    from dustsweep.config import AccountConfig
+    from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials
     from dustsweep.storage.ledger import Ledger
@@ -267,3 +268,43 @@ def sweep_exit_code(result: SweepResult) -> ExitCode:
     if cooldown and not done:
         return ExitCode.NOT_NOW
     return ExitCode.OK
+
+
+def nothing_to_report(result: SweepResult) -> bool:
+    """``--quiet``: no error, nothing settled from an earlier run, nothing planned."""
+    errors = any(a.error is not None for a in result.accounts)
+    settled = any(
+        (a.sell is not None and a.sell.reconciled) or (a.convert is not None and a.convert.settled)
+        for a in result.accounts
+    )
+    return not errors and not settled and result.planned_actions == 0
+
+
+def log_summary(result: SweepResult) -> None:
+    """One log line per action, for the log file (the screen gets the tables)."""
+    log = logging.getLogger("dustsweep.sweep")
+    for account in result.accounts:
+        if account.sell is not None and account.sell.result is not None:
+            for o in account.sell.result.outcomes:
+                log.info(
+                    "%s: sell %s %s on %s: %s %s",
+                    account.name,
+                    o.qty,
+                    o.asset,
+                    o.market,
+                    o.status,
+                    o.error or "",
+                )
+        if account.convert is not None and account.convert.outcome is not None:
+            for line in account.convert.outcome.lines:
+                log.info(
+                    "%s: convert %s %s to %s: %s %s",
+                    account.name,
+                    line.amount,
+                    line.asset,
+                    line.target,
+                    line.status,
+                    line.error or "",
+                )
+        if account.error is not None:
+            log.error("%s: %s", account.name, account.error)

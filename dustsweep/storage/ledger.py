@@ -11,171 +11,44 @@ tool receives is exactly what the exchange reported.
 
 from __future__ import annotations
 
-import csv
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
 
-from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.storage.records import (
+    DECIMAL_FIELDS,
+    KINDS,
+    RECORD_COLUMNS,
+    STATUSES,
+    UPDATABLE_FIELDS,
+    LedgerError,
+    Record,
+    check_choice,
+    decimal_column,
+    iso_utc,
+    to_record,
+    utc_now,
+)
 
 SCHEMA_VERSION = 1
+
+
 LEDGER_FILE_NAME = "history.sqlite3"
+
+
 # Written beside the history when it is first created: a history that later turns up empty or
 # missing (a full disk truncated it, a sync tool replaced it) is refused instead of silently
 # started again, which would forget pending orders and the record of what was traded.
 MARKER_SUFFIX = ".created"
+
+
 # How long a write waits for another program holding the database (an sqlite browser).
 BUSY_TIMEOUT_S = 10.0
-
-
-def run_outcome(code: int) -> str:
-    """The history's word for how a run ended, from its exit code."""
-    return {0: "ok", 4: "partial", 5: "not now"}.get(int(code), "failed")
-
-
-KINDS = frozenset({"order", "conversion"})
-STATUSES = frozenset(
-    {"pending", "filled", "partially_filled", "rejected", "cancelled", "converted", "failed"}
-)
-DECIMAL_FIELDS = frozenset({"qty", "received_qty", "fee", "price"})
-UPDATABLE_FIELDS = frozenset(
-    {
-        "asset",
-        "qty",
-        "received_asset",
-        "received_qty",
-        "fee",
-        "fee_asset",
-        "price",
-        "market",
-        "order_id",
-        "client_id",
-        "status",
-        "error",
-    }
-)
-CSV_COLUMNS = (
-    "time",
-    "exchange",
-    "account",
-    "kind",
-    "sold_asset",
-    "sold_qty",
-    "received_asset",
-    "received_qty",
-    "fee",
-    "fee_asset",
-    "price",
-    "order_id",
-    "client_id",
-    "status",
-)
-
-
-class LedgerError(DustsweepError):
-    """The history file cannot be used or written (corrupt, locked, a full or read-only disk,
-    written by a newer dustsweep). Exit 2: the state folder needs fixing, nothing is traded
-    while the history cannot record."""
-
-    exit_code = ExitCode.USAGE
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso_utc(moment: datetime) -> str:
-    """Fixed-width ISO-8601 UTC ("2026-11-25T03:00:01.123Z"): sorts as text, reads anywhere."""
-    if moment.tzinfo is None:
-        raise ValueError("a timezone-aware datetime is required (naive times are ambiguous)")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One order or one converted asset.
-
-    ``qty`` is the amount of ``asset`` given up (requested while pending, executed once
-    final); ``received_qty`` of ``received_asset`` is gross, and ``fee`` is in ``fee_asset``.
-    For a conversion, ``client_id`` holds the exchange's transfer or quote id.
-    """
-
-    id: int
-    run_id: int | None
-    time: str
-    exchange: str
-    account: str
-    kind: str
-    asset: str
-    qty: Decimal | None
-    received_asset: str | None
-    received_qty: Decimal | None
-    fee: Decimal | None
-    fee_asset: str | None
-    price: Decimal | None
-    market: str | None
-    order_id: str | None
-    client_id: str | None
-    status: str
-    error: str | None
-    updated_at: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``history --json`` shape: decimals as strings, missing values as null."""
-        return {
-            "id": self.id,
-            "run_id": self.run_id,
-            "time": self.time,
-            "exchange": self.exchange,
-            "account": self.account,
-            "kind": self.kind,
-            "asset": self.asset,
-            "qty": _text(self.qty),
-            "received_asset": self.received_asset,
-            "received_qty": _text(self.received_qty),
-            "fee": _text(self.fee),
-            "fee_asset": self.fee_asset,
-            "price": _text(self.price),
-            "market": self.market,
-            "order_id": self.order_id,
-            "client_id": self.client_id,
-            "status": self.status,
-            "error": self.error,
-        }
-
-
-_RECORD_COLUMNS = tuple(f.name for f in fields(Record))
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-def _decimal_column(name: str, value: object) -> str | None:
-    """Money must arrive as Decimal (or the exchange's own string), never as float."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = Decimal(value)
-    if not isinstance(value, Decimal):
-        raise TypeError(f"{name} must be a Decimal, not {type(value).__name__}")
-    if not value.is_finite():
-        raise ValueError(f"{name} must be a finite number (got {value})")
-    return format(value, "f")
-
-
-def _check_choice(name: str, value: object, allowed: frozenset[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))} (got {value!r})")
 
 
 _SCHEMA_V1 = """
@@ -213,8 +86,11 @@ CREATE INDEX records_status ON records (status);
 CREATE INDEX records_time ON records (time);
 """
 
+
 # Index i upgrades a database from version i to i + 1. Add, never edit, entries.
 _MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+
+
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -346,8 +222,8 @@ class Ledger:
         time: datetime | None = None,
     ) -> int:
         """Insert a record (typically "pending", before the order is sent); returns its id."""
-        _check_choice("kind", kind, KINDS)
-        _check_choice("status", status, STATUSES)
+        check_choice("kind", kind, KINDS)
+        check_choice("status", status, STATUSES)
         stamp = iso_utc(self._clock())
         values = {
             "run_id": run_id,
@@ -356,12 +232,12 @@ class Ledger:
             "account": account,
             "kind": kind,
             "asset": asset,
-            "qty": _decimal_column("qty", qty),
+            "qty": decimal_column("qty", qty),
             "received_asset": received_asset,
-            "received_qty": _decimal_column("received_qty", received_qty),
-            "fee": _decimal_column("fee", fee),
+            "received_qty": decimal_column("received_qty", received_qty),
+            "fee": decimal_column("fee", fee),
             "fee_asset": fee_asset,
-            "price": _decimal_column("price", price),
+            "price": decimal_column("price", price),
             "market": market,
             "order_id": order_id,
             "client_id": client_id,
@@ -380,9 +256,9 @@ class Ledger:
         if unknown:
             raise ValueError(f"cannot update {', '.join(sorted(unknown))}")
         if "status" in changes:
-            _check_choice("status", changes["status"], STATUSES)
+            check_choice("status", changes["status"], STATUSES)
         values: dict[str, object] = {
-            name: _decimal_column(name, value) if name in DECIMAL_FIELDS else value
+            name: decimal_column(name, value) if name in DECIMAL_FIELDS else value
             for name, value in changes.items()
         }
         values["updated_at"] = iso_utc(self._clock())
@@ -397,12 +273,12 @@ class Ledger:
 
     def _select(self, where: Sequence[str], params: Sequence[object]) -> list[Record]:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records{clause} ORDER BY time, id"
+        sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM records{clause} ORDER BY time, id"
         with self._lock:
             if self._conn is None:
                 raise LedgerError(f"{self.path}: the ledger is closed")
             rows = self._conn.execute(sql, params).fetchall()
-        return [_to_record(row) for row in rows]
+        return [to_record(row) for row in rows]
 
     def get(self, record_id: int) -> Record | None:
         found = self._select(["id = ?"], [record_id])
@@ -473,36 +349,3 @@ def _rowid(cursor: sqlite3.Cursor) -> int:
     if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
         raise LedgerError("sqlite did not return a row id")
     return rowid
-
-
-def _to_record(row: tuple[Any, ...]) -> Record:
-    data = dict(zip(_RECORD_COLUMNS, row, strict=True))
-    for name in DECIMAL_FIELDS:
-        if data[name] is not None:
-            data[name] = Decimal(data[name])
-    return Record(**data)
-
-
-def write_csv(records: Iterable[Record], stream: IO[str]) -> None:
-    """CSV for tax tools: one row per record, amounts in plain decimal notation."""
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
-        writer.writerow(
-            [
-                record.time,
-                record.exchange,
-                record.account,
-                record.kind,
-                record.asset,
-                _text(record.qty) or "",
-                record.received_asset or "",
-                _text(record.received_qty) or "",
-                _text(record.fee) or "",
-                record.fee_asset or "",
-                _text(record.price) or "",
-                record.order_id or "",
-                record.client_id or "",
-                record.status,
-            ]
-        )

@@ -320,7 +320,7 @@ def test_binance_cooldown_refuses_early_and_ends_when_the_clock_passes_it(
     code, doc, err = run_json(cli, config, "convert", "--to", "BNB", "--account", "main", "--yes")
     assert code == 5, err
     until = converted_at + 6 * HOUR_MS
-    from dustsweep.render import iso_ms
+    from dustsweep.render.common import iso_ms
 
     entry = doc["accounts"][0]
     assert entry["cooldown_until"] == iso_ms(until)
@@ -505,7 +505,7 @@ def test_at_a_terminal_it_asks_first(
     answer: str,
     converted: bool,
 ) -> None:
-    monkeypatch.setattr("dustsweep.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("dustsweep.cli.options.stdin_is_terminal", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     result = cli("--config", str(config), "convert", "--to", "BNB", "--account", "main")
     assert result.code == 0, result.err
@@ -519,7 +519,7 @@ def test_json_at_a_terminal_stays_one_json_document(
 ) -> None:
     """`dustsweep convert --json | jq` typed at a terminal: stdin is the terminal, stdout a
     pipe. The question must not land in the JSON (nor be hidden in the pipe)."""
-    monkeypatch.setattr("dustsweep.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("dustsweep.cli.options.stdin_is_terminal", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     result = cli("--config", str(config), "convert", "--to", "BNB", "--account", "main", "--json")
     assert result.code == 0, result.err

@@ -151,7 +151,7 @@ def test_follow_up_sells_what_the_run_received_in_an_intermediate_quote(
 def test_at_a_terminal_it_asks_first(
     cli: Any, sim: Any, config: Path, monkeypatch: pytest.MonkeyPatch, answer: str, sold: bool
 ) -> None:
-    monkeypatch.setattr("dustsweep.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("dustsweep.cli.options.stdin_is_terminal", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     result = cli("--config", str(config), "sell", "--account", "main")
     assert result.code == 0

@@ -208,7 +208,7 @@ def test_sweep_dry_run_trades_nothing(
     before = snapshot(sim)
     args = ["sweep"]
     if how == "terminal_without_yes":
-        monkeypatch.setattr("dustsweep.cli.stdin_is_terminal", lambda: True)
+        monkeypatch.setattr("dustsweep.cli.options.stdin_is_terminal", lambda: True)
         monkeypatch.setattr("sys.stdin", io.StringIO("y\ny\n"))  # it must not even ask
     if how == "yes_with_dry_run":
         args += ["--yes", "--dry-run"]
@@ -269,7 +269,7 @@ def test_sweep_in_cooldown_still_sells_and_is_exit_5_only_when_nothing_was_possi
     assert code == 0, err  # something was done
     binance, bybit = doc["accounts"]
     assert binance["cooldown_until"] and binance["cooldown"]
-    from dustsweep.render import iso_ms
+    from dustsweep.render.common import iso_ms
 
     assert binance["cooldown_until"] == iso_ms(converted_at + 6 * 3_600_000)
     assert [o for o in binance["orders"] if o["status"] == "filled"]

@@ -40,7 +40,8 @@ from dustsweep.sell.execute import (
 from dustsweep.sell.reconcile import backoff
 from dustsweep.sim.core import FaultPlan
 from dustsweep.sim.run import RunningSim, start_sim
-from dustsweep.storage.ledger import Ledger, Record
+from dustsweep.storage.ledger import Ledger
+from dustsweep.storage.records import Record
 from dustsweep.storage.state import RulesCache
 
 KEY = "exec-test-key-0123"

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from dustsweep.sim.demo import DEMO_KEYS, DEMO_SCENARIO
-from dustsweep.storage.ledger import Ledger, Record
+from dustsweep.storage.ledger import Ledger
+from dustsweep.storage.records import Record
 from dustsweep.storage.state import LOCK_FILE_NAME
 from tests.conftest import write_config
 from tests.sell.test_crash_recovery import Victim

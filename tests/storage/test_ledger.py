@@ -15,15 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dustsweep.storage.ledger import (
-    CSV_COLUMNS,
-    SCHEMA_VERSION,
-    Ledger,
-    LedgerError,
-    Record,
-    iso_utc,
-    write_csv,
-)
+from dustsweep.storage.ledger import SCHEMA_VERSION, Ledger
+from dustsweep.storage.records import CSV_COLUMNS, LedgerError, Record, iso_utc, write_csv
 
 
 class StepClock:

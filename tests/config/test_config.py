@@ -11,19 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from dustsweep.config import (
-    AccountConfig,
-    Config,
-    credentials,
-    load_config,
-    redacted_dump,
-    resolve_config_path,
-    select_accounts,
-)
+from dustsweep.config.load import load_config, resolve_config_path
+from dustsweep.config.schema import AccountConfig, Config
+from dustsweep.config.secrets import credentials, redacted_dump, select_accounts
 from dustsweep.core.policy import Policy
 from dustsweep.errors import ConfigError, ExitCode
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.toml"
 ACCOUNT = '[[accounts]]\nname = "main"\nexchange = "binance"\n'
 SECRET_KEY = "kEy-Th4t-mUst-n0t-leak"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from dustsweep.convert.native import QUOTE_FRESH_MS, quote_for
+from dustsweep.convert.batches import QUOTE_FRESH_MS, quote_for
 from dustsweep.core.models import ConversionPreview, DustCandidate
 
 
