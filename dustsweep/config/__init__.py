@@ -7,7 +7,8 @@ when the default location is actually needed, so ``dustsweep --help`` stays fast
 
 API keys normally come from environment variables named in the file (``api_key_env``). Inline
 keys are accepted only when the file is private (``chmod 600``): a world-readable secret is
-refused rather than warned about, because cron jobs never read warnings. The same holds for a
-Binance account's Ed25519/RSA private key file (``api_private_key_file``), which replaces the
-HMAC secret; it is loaded here, so a bad file is a config error before anything is sent.
+refused rather than warned about, because cron jobs never read warnings. The same holds for an
+Ed25519/RSA private key file (``api_private_key_file``, where the adapter accepts one), which
+replaces the HMAC secret; it is loaded here, so a bad file is a config error before anything is
+sent.
 """

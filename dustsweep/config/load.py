@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from dustsweep.config.messages import first_error
 from dustsweep.config.schema import EXAMPLE_FILE_NAME, AccountConfig, Config
 from dustsweep.errors import ConfigError
+from dustsweep.exchanges import EXCHANGES, capabilities_of
 
 CONFIG_ENV = "DUSTSWEEP_CONFIG"
 
@@ -131,17 +132,18 @@ def _check_semantics(config: Config, file: Path) -> None:
 
 
 def _check_private_key_fields(account: AccountConfig, where: str) -> None:
-    """``api_private_key_file`` replaces the secret, on Binance accounts only."""
+    """``api_private_key_file`` replaces the secret, where the adapter accepts key files."""
     if account.api_private_key_file is None:
         if account.api_private_key_pass_env:
             raise ConfigError(
                 f"{where}.api_private_key_pass_env: only used with api_private_key_file"
             )
         return
-    if account.exchange != "binance":
+    if not capabilities_of(account.exchange).key_files:
+        supported = " and ".join(n.capitalize() for n in EXCHANGES if capabilities_of(n).key_files)
         raise ConfigError(
-            f"{where}.api_private_key_file: Ed25519/RSA key files are supported for Binance "
-            "accounts only; use api_secret_env for a Bybit account"
+            f"{where}.api_private_key_file: Ed25519/RSA key files are supported for {supported} "
+            f"accounts only; use api_secret_env for a {account.exchange.capitalize()} account"
         )
     if account.api_secret is not None or account.api_secret_env:
         raise ConfigError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from dustsweep.convert.caps import QuotesConversion
+from dustsweep.convert.caps import exact_quoter
 from dustsweep.convert.plan import PlannedConversion
 from dustsweep.core.models import ConversionPreview
 from dustsweep.exchanges.base import Exchange
@@ -46,7 +46,7 @@ def quote_for(
     """The preview to execute for exactly ``assets``.
 
     A fresh quote that covers exactly these assets is used as it is (its id is then the client
-    id). Otherwise an adapter that can quote exact coin lists (``quote_conversion``) is asked;
+    id). Otherwise an adapter that can quote exact coin lists (``quotes_exact_assets``) is asked;
     else the preview is narrowed to these assets without a quote id, and the adapter quotes
     them itself when executing. ``force``: the last quote expired, get a new one. A quote
     about to expire (``now_ms`` is the exchange's time) is replaced here, so the quote id the
@@ -59,7 +59,8 @@ def quote_for(
     )
     if exact and fresh and not force:
         return preview
-    if isinstance(exchange, QuotesConversion):
-        return exchange.quote_conversion(target, list(assets))
+    quoter = exact_quoter(exchange)
+    if quoter is not None:
+        return quoter.quote_conversion(target, list(assets))
     lines = tuple(line for line in preview.lines if line.asset in wanted)
     return ConversionPreview(target=target, fee_rate=preview.fee_rate, lines=lines)

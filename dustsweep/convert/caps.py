@@ -1,26 +1,22 @@
-"""What an exchange can do for conversions, asked of the adapter, never guessed from its name.
+"""What an exchange can do for conversions: read from its ``capabilities`` record, never
+guessed from its name, never probed with ``getattr`` or ``isinstance``.
 
 The ``Exchange`` protocol covers the common part (preview, convert, last conversion time). The
-rest differs per exchange and is discovered here, in one place, so the converter's logic never
-branches on "binance" or "bybit":
-
-- optional adapter methods, checked with ``isinstance`` against the runtime protocols below
-  (``preview_conversion_all``: Bybit quotes at most 20 coins at a time; ``quote_conversion``: a
-  fresh quote for exactly some coins; ``find_conversion``: a conversion by quote id;
-  ``conversions_since``: the exchange's conversion log with amounts; the ``convert_*`` methods:
-  Binance Convert quotes);
-- facts that are not methods (does the native conversion have a cool-down, how many coins one
-  request takes, how long a quote lives): an adapter attribute wins (``conversion_cooldown``,
-  ``max_conversion_assets``, ``conversion_quote_ttl_ms``); otherwise the documented default for
-  that exchange from the small tables below (binance-api.md §7.4, bybit-api.md §6.2).
+rest differs per exchange and is declared by each adapter in ``exchanges.base.Capabilities``:
+the optional methods (``preview_conversion_all``: a quote per batch of coins;
+``quote_conversion``: a fresh quote for exactly some coins; ``find_conversion``: a conversion
+by quote id; ``conversions_since``: the exchange's conversion log with amounts; the
+``convert_*`` methods: Convert quotes) and the facts that are not methods (a cool-down, how
+many coins one request takes, how long a quote lives). The typed views below hand out such a
+method only when the record says the adapter has it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from dustsweep.core.models import ConversionPreview, ConversionResult
 from dustsweep.core.routes import ConvertLimit
@@ -29,32 +25,24 @@ from dustsweep.exchanges.base import Exchange
 
 logger = logging.getLogger(__name__)
 
-# Documented defaults, used only when the adapter does not say (see the module docstring).
-COOLDOWN_EXCHANGES: Mapping[str, bool] = {"binance": True, "bybit": False}
-BATCH_LIMITS: Mapping[str, int] = {"bybit": 20}
-QUOTE_TTL_MS: Mapping[str, int] = {"bybit": 30_000}
 # Targets tried to tell the user which ones work when the adapter does not list its own.
 PROBE_TARGETS: tuple[str, ...] = ("BNB", "USDT", "USDC")
 
 
-@runtime_checkable
 class PreviewsAll(Protocol):
     def preview_conversion_all(self, target: str) -> list[ConversionPreview]: ...
 
 
-@runtime_checkable
 class QuotesConversion(Protocol):
     """A fresh quote covering exactly ``assets`` (so its id is known before executing)."""
 
     def quote_conversion(self, target: str, assets: Sequence[str]) -> ConversionPreview: ...
 
 
-@runtime_checkable
 class FindsConversion(Protocol):
     def find_conversion(self, quote_id: str, target: str) -> ConversionResult | None: ...
 
 
-@runtime_checkable
 class ConversionLog(Protocol):
     """Conversions the exchange logged from ``since_ms`` on (exchange time), with amounts."""
 
@@ -128,31 +116,48 @@ class ConvertStatusByQuote(Protocol):
     def convert_status_by_quote(self, quote_id: str) -> ConvertOrderLike | None: ...
 
 
-# -- facts --------------------------------------------------------------------------------
+# -- facts and typed views, from the capabilities record ------------------------------------
 
 
 def has_conversion_cooldown(exchange: Exchange) -> bool:
     """Whether the exchange allows one small-balance conversion per cool-down period."""
-    flag = getattr(exchange, "conversion_cooldown", None)
-    if isinstance(flag, bool):
-        return flag
-    return COOLDOWN_EXCHANGES.get(exchange.name, False)
+    return exchange.capabilities.conversion_cooldown
 
 
 def batch_limit(exchange: Exchange) -> int | None:
     """Most assets one conversion request may carry (None: no documented limit)."""
-    value = getattr(exchange, "max_conversion_assets", None)
-    if isinstance(value, int) and value > 0:
-        return value
-    return BATCH_LIMITS.get(exchange.name)
+    return exchange.capabilities.conversion_batch_limit
 
 
 def quote_ttl_ms(exchange: Exchange) -> int | None:
     """How long a conversion quote lives (None: previews are not quotes)."""
-    value = getattr(exchange, "conversion_quote_ttl_ms", None)
-    if isinstance(value, int) and value > 0:
-        return value
-    return QUOTE_TTL_MS.get(exchange.name)
+    return exchange.capabilities.conversion_quote_ttl_ms
+
+
+def batch_previewer(exchange: Exchange) -> PreviewsAll | None:
+    return cast(PreviewsAll, exchange) if exchange.capabilities.previews_in_batches else None
+
+
+def exact_quoter(exchange: Exchange) -> QuotesConversion | None:
+    return cast(QuotesConversion, exchange) if exchange.capabilities.quotes_exact_assets else None
+
+
+def conversion_finder(exchange: Exchange) -> FindsConversion | None:
+    return cast(FindsConversion, exchange) if exchange.capabilities.finds_conversion else None
+
+
+def conversion_log(exchange: Exchange) -> ConversionLog | None:
+    return cast(ConversionLog, exchange) if exchange.capabilities.conversion_log else None
+
+
+def rfq(exchange: Exchange) -> RfqConvert | None:
+    """The exchange's Convert (request for quote), when it has one."""
+    return cast(RfqConvert, exchange) if exchange.capabilities.rfq_convert else None
+
+
+def rfq_status_by_quote(exchange: Exchange) -> ConvertStatusByQuote | None:
+    caps = exchange.capabilities
+    return cast(ConvertStatusByQuote, exchange) if caps.rfq_status_by_quote else None
 
 
 # -- reads the converter needs -----------------------------------------------------------------
@@ -166,8 +171,9 @@ def fetch_previews(exchange: Exchange, target: str) -> list[ConversionPreview]:
     """
     target = target.upper()
     try:
-        if isinstance(exchange, PreviewsAll):
-            return list(exchange.preview_conversion_all(target))
+        previewer = batch_previewer(exchange)
+        if previewer is not None:
+            return list(previewer.preview_conversion_all(target))
         return [exchange.preview_conversion(target)]
     except ConversionRejected as err:
         if err.kind == "cooldown":
@@ -184,9 +190,10 @@ def unsupported_target(
     exchange: Exchange, target: str, err: ConversionRejected
 ) -> ConversionRejected:
     """The refusal again, naming the targets that work: the adapter's list, else probed."""
-    working = [t for t in exchange.native_targets if t != target]
+    native_targets = exchange.capabilities.native_targets
+    working = [t for t in native_targets if t != target]
     how = ""
-    if not exchange.native_targets:
+    if not native_targets:
         working = _probe_targets(exchange, target)
         how = " (asked the exchange just now)"
     if working:
@@ -223,11 +230,12 @@ def fetch_convert_limits(exchange: Exchange, target: str) -> dict[str, ConvertLi
     Convert is an extra route, never a requirement: when the exchange will not say (no
     access, not offered, a transient failure) the plan simply does without it.
     """
-    if not isinstance(exchange, RfqConvert):
+    convert = rfq(exchange)
+    if convert is None:
         return None
     target = target.upper()
     try:
-        pairs = exchange.convert_pairs(to_asset=target)
+        pairs = convert.convert_pairs(to_asset=target)
     except Banned:
         raise  # a ban stops the run; everything else only removes the Convert route
     except ExchangeError as err:

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from dustsweep.convert.caps import ConversionLog, FindsConversion
+from dustsweep.convert.caps import conversion_finder, conversion_log
 from dustsweep.convert.types import (
     CONVERTED,
     FAILED,
@@ -174,11 +174,13 @@ class Finder:
     ) -> dict[str, Fact] | None:
         """The facts about these assets, or None when the exchange shows nothing yet."""
         assets = list(amounts)
-        if quote_id and isinstance(self.exchange, FindsConversion):
-            result = self.exchange.find_conversion(quote_id, target)
+        finder = conversion_finder(self.exchange)
+        if quote_id and finder is not None:
+            result = finder.find_conversion(quote_id, target)
             return None if result is None else facts_from_result(result, assets)
-        if isinstance(self.exchange, ConversionLog):
-            for result in self.exchange.conversions_since(since_ms):
+        log = conversion_log(self.exchange)
+        if log is not None:
+            for result in log.conversions_since(since_ms):
                 # A log that does not name the target ("") is matched by the assets alone.
                 same_target = result.target in (target, "")
                 if same_target and {x.asset for x in result.lines} & set(assets):

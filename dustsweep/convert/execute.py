@@ -1,17 +1,17 @@
 """``dustsweep convert``: plan and run small-balance conversions, exactly once.
 
-The public face of the conversion machinery; the parts live in ``routes`` (route comparison),
-``converter_plan`` (the pure plan), ``converter_cooldown`` (the cool-down), ``converter_native``
-(the exchange's small-balance conversion), ``converter_rfq`` (Convert quotes),
-``converter_evidence`` / ``converter_reconcile`` (finding out what happened) and
-``converter_caps`` (what an adapter can do).
+Runs a conversion plan: each route's own part lives beside it: ``core.routes`` (route
+comparison), ``convert.plan`` (the pure plan), ``convert.cooldown`` (the cool-down),
+``convert.native`` (the exchange's small-balance conversion), ``convert.rfq`` (Convert quotes),
+``convert.evidence`` / ``convert.settle`` (finding out what happened) and ``convert.caps``
+(what an adapter can do, from its capabilities record).
 
 A command runs, per account::
 
     ctx = ConversionContext(exchange=..., ledger=..., run_id=..., exchange_name=..., account=...)
     reconcile_pending_conversions(ctx)              # settle what an earlier run left unknown
     check_cooldown(exchange, ledger, account, cooldown_s, ctx.server_now_ms())
-    previews = fetch_previews(exchange, target)     # every chunk (Bybit: 20 coins per quote)
+    previews = fetch_previews(exchange, target)     # every batch the exchange quotes
     limits = fetch_convert_limits(exchange, target) # optional: enables the Convert route
     plan = plan_conversion(report, snapshot, previews, policy, target=target, ...)
     outcome = execute_conversion(plan, ctx)         # or planned_conversion_outcomes(plan)
@@ -24,76 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dustsweep.convert.caps import (
-    COOLDOWN_EXCHANGES,
-    ConversionLog,
-    FindsConversion,
-    QuotesConversion,
-    RfqConvert,
-    fetch_convert_limits,
-    fetch_previews,
-    has_conversion_cooldown,
-)
-from dustsweep.convert.cooldown import check_cooldown, last_local_conversion_ms
 from dustsweep.convert.native import not_sent, run_native
 from dustsweep.convert.plan import (
     ConversionPlan,
-    ConversionTotals,
-    PlannedConversion,
     fallback_to_native,
-    plan_conversion,
 )
 from dustsweep.convert.rfq import run_converts
 from dustsweep.convert.settle import reconcile_pending_conversions
 from dustsweep.convert.types import (
-    CONVERSION_STATUSES,
-    CONVERTED,
-    FAILED,
     PLANNED,
     SKIPPED,
     UNKNOWN,
     ConversionContext,
     ConversionLineOutcome,
     ConversionOutcome,
-    OutcomeTotals,
 )
-from dustsweep.core.routes import ConvertLimit, Route, RouteChoice, RouteOption, choose_route
+from dustsweep.core.routes import Route
 from dustsweep.run.ids import ClientIds
-
-__all__ = [
-    "CONVERSION_STATUSES",
-    "CONVERTED",
-    "COOLDOWN_EXCHANGES",
-    "FAILED",
-    "PLANNED",
-    "SKIPPED",
-    "UNKNOWN",
-    "ConversionContext",
-    "ConversionLineOutcome",
-    "ConversionLog",
-    "ConversionOutcome",
-    "ConversionPlan",
-    "ConversionTotals",
-    "ConvertLimit",
-    "FindsConversion",
-    "OutcomeTotals",
-    "PlannedConversion",
-    "QuotesConversion",
-    "RfqConvert",
-    "Route",
-    "RouteChoice",
-    "RouteOption",
-    "check_cooldown",
-    "choose_route",
-    "execute_conversion",
-    "fetch_convert_limits",
-    "fetch_previews",
-    "has_conversion_cooldown",
-    "last_local_conversion_ms",
-    "plan_conversion",
-    "planned_conversion_outcomes",
-    "reconcile_pending_conversions",
-]
 
 UNRESOLVED = "an earlier conversion of it is still unresolved: it is settled first"
 

@@ -16,8 +16,9 @@ from decimal import Decimal
 from dustsweep.convert.caps import (
     ConvertOrderLike,
     ConvertQuoteLike,
-    ConvertStatusByQuote,
     RfqConvert,
+    rfq,
+    rfq_status_by_quote,
 )
 from dustsweep.convert.evidence import CONVERT, QUOTE_MARGIN_MS, Finder
 from dustsweep.convert.plan import PlannedConversion
@@ -49,10 +50,10 @@ def run_converts(
     """Convert ``items`` one by one. Returns their outcomes, and apart the items for which no
     quote could be had at all (nothing was sent) with the reason, so the caller can fall back
     to their runner-up route (e.g. a key without Convert access: the pair list is public)."""
-    exchange = ctx.exchange
+    exchange = rfq(ctx.exchange)
     if not items:
         return [], []
-    if not isinstance(exchange, RfqConvert):
+    if exchange is None:
         error = f"{ctx.exchange_name} offers no Convert quotes through dustsweep"
         return [], [(item, error) for item in items]
     lines: list[ConversionLineOutcome] = []
@@ -204,10 +205,11 @@ class RfqJob:
         wait_ms = quote.valid_until_ms + QUOTE_MARGIN_MS - self.ctx.server_now_ms()
         if wait_ms > 0:
             self.ctx.sleep(min(wait_ms / 1000, self.ctx.reconcile_window_s))
-        if isinstance(self.exchange, ConvertStatusByQuote):
+        by_quote = rfq_status_by_quote(self.ctx.exchange)
+        if by_quote is not None:
             # The exchange knows the order by the quote id: its own answer beats the balance.
             try:
-                order = self.exchange.convert_status_by_quote(quote.quote_id)
+                order = by_quote.convert_status_by_quote(quote.quote_id)
             except ExchangeError as lookup_err:
                 logger.info(
                     "Convert status by quote %s unavailable: %s", quote.quote_id, lookup_err

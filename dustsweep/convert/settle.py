@@ -16,9 +16,10 @@ from decimal import Decimal
 
 from dustsweep.convert.caps import (
     ConvertOrderLike,
-    ConvertStatusByQuote,
     RfqConvert,
     quote_ttl_ms,
+    rfq,
+    rfq_status_by_quote,
 )
 from dustsweep.convert.cooldown import record_ms
 from dustsweep.convert.evidence import (
@@ -149,8 +150,9 @@ def _settle_convert(ctx: ConversionContext, record: Record) -> ConversionLineOut
     once its quote can no longer be accepted."""
     target = record.received_asset or ""
     amount = record.qty or ZERO
-    exchange = ctx.exchange
-    if record.order_id and isinstance(exchange, RfqConvert):
+    exchange = rfq(ctx.exchange)
+    by_quote = rfq_status_by_quote(ctx.exchange)
+    if record.order_id and exchange is not None:
         try:
             order = _until_final(ctx, exchange, exchange.convert_status(record.order_id))
         except ExchangeError as err:
@@ -165,15 +167,15 @@ def _settle_convert(ctx: ConversionContext, record: Record) -> ConversionLineOut
             from_amount=amount,
             to_amount=None,
         )
-    if record.client_id and isinstance(exchange, ConvertStatusByQuote):
+    if record.client_id and by_quote is not None:
         # The accept's answer never arrived; the exchange can still say by the quote id.
         try:
-            found = exchange.convert_status_by_quote(record.client_id)
+            found = by_quote.convert_status_by_quote(record.client_id)
         except ExchangeError:
             found = None
         if found is not None:
             ctx.ledger.update(record.id, order_id=found.order_id)
-            if isinstance(exchange, RfqConvert):
+            if exchange is not None:
                 found = _until_final(ctx, exchange, found)
             return settle_order(
                 ctx,

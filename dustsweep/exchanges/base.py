@@ -24,6 +24,52 @@ from dustsweep.exchanges.signing import Signer, hmac_signer
 
 
 @dataclass(frozen=True)
+class OrderPacing:
+    """At most ``orders`` market orders may start in any ``window_s`` seconds."""
+
+    orders: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one exchange can do, declared by its adapter as a class attribute ``capabilities``.
+
+    The core reads this record and never the exchange's name: no getattr probes, no
+    isinstance checks against optional protocols, no tables keyed by "binance"/"bybit".
+    A method of ``Exchange`` whose flag is False may raise ``NotImplementedError``.
+    """
+
+    # selling
+    order_pacing: OrderPacing | None = (
+        None  # None: no pacing needed (Binance counts unfilled orders only)
+    )
+    notional_price: bool = (
+        False  # notional_price(symbol): the price the minimum order value is judged at
+    )
+    # native small-balance conversion
+    native_targets: tuple[str, ...] = ()  # () = ask the exchange (preview errors say which work)
+    eligibility_target: str | None = (
+        None  # fetch_convertible speaks for this target only (None: all)
+    )
+    conversion_cooldown: bool = False  # one native conversion per cool-down period
+    conversion_batch_limit: int | None = None  # most assets per native conversion request
+    conversion_quote_ttl_ms: int | None = None  # a native preview is a quote that lives this long
+    previews_in_batches: bool = False  # preview_conversion_all(target) -> list[ConversionPreview]
+    quotes_exact_assets: bool = False  # quote_conversion(target, assets) -> ConversionPreview
+    finds_conversion: bool = False  # find_conversion(quote_id, target) -> ConversionResult | None
+    conversion_log: bool = False  # conversions_since(since_ms) -> list[ConversionResult]
+    # the exchange's quote-based Convert (request for quote)
+    rfq_convert: bool = False  # convert_pairs / convert_quote / convert_accept / convert_status
+    rfq_status_by_quote: bool = False  # convert_status_by_quote(quote_id)
+    # credentials
+    key_files: bool = (
+        False  # accepts a self-generated private key (Ed25519/RSA) instead of a secret
+    )
+    ban_default_s: float = 600.0  # how long a ban without Retry-After is assumed to last
+
+
+@dataclass(frozen=True)
 class Credentials:
     """What an adapter needs to talk to one account. ``repr`` never shows the secret.
 
@@ -58,6 +104,7 @@ class Exchange(Protocol):
 
     name: str  # "binance" | "bybit"
     account: str
+    capabilities: Capabilities  # what it can do; the core reads this, never the name
     native_targets: tuple[str, ...]  # small-balance conversion targets; () if unknown/any
     clock_offset_ms: int  # applied to every signed request; persisted by the caller
 

@@ -37,7 +37,7 @@ from dustsweep.errors import (
 )
 from dustsweep.exchanges import binance_dust as dust
 from dustsweep.exchanges import binance_parse as parse
-from dustsweep.exchanges.base import Credentials
+from dustsweep.exchanges.base import Capabilities, Credentials
 from dustsweep.exchanges.binance_convert import ConvertApi
 from dustsweep.exchanges.binance_dust import ConvertOrder, ConvertPair, ConvertQuote
 from dustsweep.exchanges.binance_errors import CONVERT, ORDER, READ, CallContext
@@ -69,6 +69,15 @@ class BinanceExchange(ConvertApi):
     """A Binance spot account: the ``Exchange`` protocol, ``check_access`` and Convert."""
 
     name = "binance"
+    capabilities = Capabilities(
+        notional_price=True,
+        eligibility_target="BNB",
+        conversion_cooldown=True,
+        conversion_log=True,
+        rfq_convert=True,
+        rfq_status_by_quote=True,
+        key_files=True,
+    )
     native_targets: tuple[str, ...] = ()  # BNB plus whatever dust-convert accepts: ask it
     # fetch_convertible reads dust-btc, whose eligibility is for conversions into BNB only.
     convertible_target: str | None = "BNB"

@@ -44,7 +44,7 @@ from dustsweep.errors import (
 )
 from dustsweep.exchanges import bybit_convert as convert_api
 from dustsweep.exchanges import bybit_parse as parse
-from dustsweep.exchanges.base import Credentials
+from dustsweep.exchanges.base import Capabilities, Credentials, OrderPacing
 from dustsweep.exchanges.bybit_errors import (
     ORDER,
     READ,
@@ -298,6 +298,17 @@ class BybitExchange:
     """
 
     name = "bybit"
+    capabilities = Capabilities(
+        order_pacing=OrderPacing(18, 1.0),
+        native_targets=("MNT", "USDT", "USDC"),
+        conversion_batch_limit=20,
+        conversion_quote_ttl_ms=30_000,
+        previews_in_batches=True,
+        quotes_exact_assets=True,
+        finds_conversion=True,
+        rfq_convert=True,
+        rfq_status_by_quote=True,
+    )
     native_targets: tuple[str, ...] = TARGETS
     convertible_target: str | None = None  # the small-balance list holds for every target
 

@@ -42,16 +42,10 @@ def conversion_row(line: Any, planned: Any = None) -> dict[str, Any]:
 
 
 def convert_rows(item: Any) -> list[dict[str, Any]]:
-    from dustsweep.convert.execute import planned_conversion_outcomes
-
     if item.plan is None:
         return []
     by_asset = {c.asset: c for c in item.plan.conversions}
-    if item.outcome is not None:
-        lines = item.outcome.lines
-    else:
-        lines = planned_conversion_outcomes(item.plan)
-    return [conversion_row(line, by_asset.get(line.asset)) for line in lines]
+    return [conversion_row(line, by_asset.get(line.asset)) for line in item.lines()]
 
 
 def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:

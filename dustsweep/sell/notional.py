@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from dustsweep.core.lots import plain
 from dustsweep.core.models import Snapshot
@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 HEADROOM = Decimal("1.10")  # 10 % above the margin-adjusted minimum needs no check
 
 
-@runtime_checkable
 class JudgesNotional(Protocol):
+    """The adapter's method when its capabilities say ``notional_price``."""
+
     def notional_price(self, symbol: str) -> Decimal | None:
         """The price the exchange values a market order at for its minimum-value rule."""
         ...

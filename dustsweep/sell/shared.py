@@ -116,13 +116,6 @@ class BalanceBook:
         return free, trusted
 
 
-# Orders per rolling window, with a margin below each exchange's documented limit. Bybit allows
-# 20 spot orders per second per account. Binance's ORDERS limit (50 / 10 s) counts UNFILLED
-# orders only ("Spot Unfilled Order Count Rules"): a market sell fills at once, so pacing it
-# would only slow a run down; a -1015 / 429 is still honoured through Retry-After.
-ORDER_RATE: dict[str, tuple[int, float]] = {"bybit": (18, 1.0)}
-
-
 class OrderPacer:
     """Spaces order sends so that at most ``limit`` start in any ``window_s`` seconds.
 
@@ -200,8 +193,11 @@ class RunState:
         self._clock_done = False
         self._clock_problem: str | None = None
         self._stop: str | None = None
-        rate = ORDER_RATE.get(ctx.exchange_name)
-        self.pacer = OrderPacer(*rate, ctx.sleep) if rate else None
+        # Orders per rolling window, as the adapter declares it (a margin below the exchange's
+        # documented limit; None where only unfilled orders count, which market sells are not:
+        # pacing them would only slow a run down, and a 429 is still honoured via Retry-After).
+        pacing = ctx.exchange.capabilities.order_pacing
+        self.pacer = OrderPacer(pacing.orders, pacing.window_s, ctx.sleep) if pacing else None
         self.gate = RateGate(ctx.sleep)
 
     # -- rules ---------------------------------------------------------------------------

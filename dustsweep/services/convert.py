@@ -26,12 +26,8 @@ from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
     from dustsweep.config.schema import AccountConfig
-    from dustsweep.convert.execute import (
-        ConversionContext,
-        ConversionLineOutcome,
-        ConversionOutcome,
-        ConversionPlan,
-    )
+    from dustsweep.convert.plan import ConversionPlan
+    from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import ConversionPreview, Snapshot
     from dustsweep.core.routes import ConvertLimit
@@ -75,6 +71,16 @@ class AccountConvert:
     def actions(self) -> int:
         return len(self.plan.conversions) if self.plan else 0
 
+    def lines(self) -> list[ConversionLineOutcome]:
+        """What to show per asset: the outcome when it ran, else the plan as ``planned`` lines."""
+        from dustsweep.convert.execute import planned_conversion_outcomes
+
+        if self.plan is None:
+            return []
+        if self.outcome is not None:
+            return self.outcome.lines
+        return planned_conversion_outcomes(self.plan)
+
 
 class ConvertRun:
     """Plans and executes one ``dustsweep convert`` (or the converting half of a sweep).
@@ -98,7 +104,7 @@ class ConvertRun:
         self._cap_lock = threading.Lock()
 
     def context(self, handle: AccountHandle) -> ConversionContext:
-        from dustsweep.convert.execute import ConversionContext
+        from dustsweep.convert.types import ConversionContext
 
         return ConversionContext(
             exchange=handle.exchange,
@@ -129,7 +135,7 @@ class ConvertRun:
     def prepare_one(
         self, account: AccountConfig, creds: Credentials, handle: AccountHandle | None = None
     ) -> AccountConvert:
-        from dustsweep.convert.execute import reconcile_pending_conversions
+        from dustsweep.convert.settle import reconcile_pending_conversions
         from dustsweep.core.classify import classify
 
         item = AccountConvert(name=account.name, exchange=account.exchange)
@@ -165,7 +171,7 @@ class ConvertRun:
         return item
 
     def _cooldown_checked(self, item: AccountConvert, ctx: ConversionContext) -> bool:
-        from dustsweep.convert.execute import check_cooldown
+        from dustsweep.convert.cooldown import check_cooldown
 
         assert item.handle is not None
         handle = item.handle
@@ -190,7 +196,8 @@ class ConvertRun:
         convert? Unknown eligibility counts as yes: the preview will tell."""
         assert item.report is not None and item.snapshot is not None
         listed = item.snapshot.convertible
-        scope = getattr(item.handle.exchange, "convertible_target", None) if item.handle else None
+        caps = item.handle.exchange.capabilities if item.handle else None
+        scope = caps.eligibility_target if caps else None
         if listed is None or (scope is not None and scope != item.target):
             return True  # the snapshot's list says nothing about this target: the preview will
         policy = self.app.config.policy()
@@ -209,7 +216,7 @@ class ConvertRun:
 
     def _fetch(self, item: AccountConvert, assets: frozenset[str]) -> None:
         """The exchange's previews and Convert limits the plan is made from."""
-        from dustsweep.convert.execute import fetch_convert_limits, fetch_previews
+        from dustsweep.convert.caps import fetch_convert_limits, fetch_previews
 
         handle, target = item.handle, item.target
         assert handle is not None and target is not None
@@ -227,7 +234,7 @@ class ConvertRun:
 
     def _plan(self, item: AccountConvert) -> ConversionPlan:
         """Plan one account within the caps and spend the run cap on what it plans."""
-        from dustsweep.convert.execute import plan_conversion
+        from dustsweep.convert.plan import plan_conversion
 
         report, snapshot, target = item.report, item.snapshot, item.target
         assert report is not None and snapshot is not None and target is not None

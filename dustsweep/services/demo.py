@@ -42,7 +42,9 @@ def run_demo() -> DemoResult:
     ):
         folder = Path(tmp)
         config_path = folder / "config.toml"
-        config_path.write_text(demo_config_toml(sim.url("binance"), sim.url("bybit")))
+        # One simulated account per dialect the simulator serves: "<dialect>_url" each.
+        urls = {f"{dialect}_url": server.url for dialect, server in sim.servers.items()}
+        config_path.write_text(demo_config_toml(**urls))
         os.chmod(config_path, 0o600)
         state = folder / "state"
         env = {"DUSTSWEEP_HOME": str(state)}

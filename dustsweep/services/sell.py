@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from dustsweep.errors import Banned, DustsweepError, ExitCode
 from dustsweep.sell.notional import JudgesNotional, NotionalCheck
@@ -78,15 +78,17 @@ class SellRun:
 
     def _check_notional(self, sell: AccountSell) -> None:
         """Re-check orders near a minimum order value at the price the exchange will judge them
-        by, where that is not the ticker price (Binance: the average price over avgPriceMins),
-        so an order that breaks NOTIONAL is never sent; re-plan it onto another market or skip."""
+        by, where that is not the ticker price (capability ``notional_price``: e.g. an average
+        over some minutes), so an order that breaks NOTIONAL is never sent; re-plan it onto
+        another market or skip."""
         handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
         if handle is None or plan is None or snapshot is None:
             return
         exchange = handle.exchange
-        if not isinstance(exchange, JudgesNotional):
+        if not exchange.capabilities.notional_price:
             return
-        checker = NotionalCheck(exchange, snapshot, self.app.config.policy(), self._quotes())
+        judge = cast(JudgesNotional, exchange)
+        checker = NotionalCheck(judge, snapshot, self.app.config.policy(), self._quotes())
         sell.plan = checker.apply(plan)
         sell.vet = checker.check
 

@@ -144,7 +144,8 @@ def test_one_guard_decides_what_may_be_moved() -> None:
 def test_an_unknown_value_is_converted_only_when_the_exchange_lists_it(desk: Any) -> None:
     from dataclasses import replace
 
-    from dustsweep.convert.execute import fetch_convert_limits, fetch_previews, plan_conversion
+    from dustsweep.convert.caps import fetch_convert_limits, fetch_previews
+    from dustsweep.convert.plan import plan_conversion
     from dustsweep.core.classify import classify
 
     section = apt_section()

@@ -7,12 +7,14 @@ from decimal import Decimal
 
 from dustsweep.convert.batches import QUOTE_FRESH_MS, quote_for
 from dustsweep.core.models import ConversionPreview, DustCandidate
+from dustsweep.exchanges.base import Capabilities
 
 
 class Quoter:
     """Stands in for an adapter that can quote exact coin lists (QuotesConversion)."""
 
     name = "bybit"
+    capabilities = Capabilities(quotes_exact_assets=True)
 
     def __init__(self) -> None:
         self.asked: list[list[str]] = []

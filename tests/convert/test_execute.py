@@ -18,20 +18,15 @@ from typing import Any
 
 import pytest
 
-from dustsweep.convert.execute import (
-    ConversionContext,
-    ConversionPlan,
-    Route,
-    check_cooldown,
-    execute_conversion,
-    fetch_convert_limits,
-    fetch_previews,
-    plan_conversion,
-    planned_conversion_outcomes,
-)
+from dustsweep.convert.caps import fetch_convert_limits, fetch_previews
+from dustsweep.convert.cooldown import check_cooldown
+from dustsweep.convert.execute import execute_conversion, planned_conversion_outcomes
+from dustsweep.convert.plan import ConversionPlan, plan_conversion
+from dustsweep.convert.types import ConversionContext
 from dustsweep.core.classify import AccountReport, classify
 from dustsweep.core.models import Snapshot
 from dustsweep.core.policy import Policy
+from dustsweep.core.routes import Route
 from dustsweep.errors import ConversionRejected, CooldownActive, ExitCode
 from dustsweep.exchanges.base import Credentials
 from dustsweep.sim.run import RunningSim, start_sim

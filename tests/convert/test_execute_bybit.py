@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from dustsweep.convert.execute import check_cooldown, execute_conversion, fetch_previews
+from dustsweep.convert.caps import fetch_previews
+from dustsweep.convert.cooldown import check_cooldown
+from dustsweep.convert.execute import execute_conversion
 from dustsweep.core.policy import Policy
 from dustsweep.errors import ConversionRejected, CooldownActive, ExitCode
 from tests.convert.test_execute import KEY, SECRET, DeskFactory

@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 
-from dustsweep.convert.execute import (
-    check_cooldown,
-    execute_conversion,
-    fetch_previews,
-    reconcile_pending_conversions,
-)
+from dustsweep.convert.caps import fetch_previews
+from dustsweep.convert.cooldown import check_cooldown
+from dustsweep.convert.execute import execute_conversion
+from dustsweep.convert.settle import reconcile_pending_conversions
 from dustsweep.core.models import ConversionLine, ConversionResult
 from dustsweep.errors import CooldownActive, ExitCode
 from dustsweep.exchanges.binance import BinanceExchange

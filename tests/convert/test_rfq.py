@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from dustsweep.convert.execute import Route, execute_conversion, reconcile_pending_conversions
+from dustsweep.convert.execute import execute_conversion
+from dustsweep.convert.settle import reconcile_pending_conversions
 from dustsweep.core.policy import Policy
+from dustsweep.core.routes import Route
 from dustsweep.errors import ExitCode
 from dustsweep.storage.ledger import Ledger
 from tests.convert.test_execute import BINANCE_BALANCES, DeskFactory, binance_section

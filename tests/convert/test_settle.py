@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from dustsweep.bans import REGISTRY
-from dustsweep.convert.execute import execute_conversion, reconcile_pending_conversions
+from dustsweep.convert.execute import execute_conversion
+from dustsweep.convert.settle import reconcile_pending_conversions
 from dustsweep.errors import ExitCode
 from tests.convert.test_execute import DRIBBLET, DUST, DUST_CONVERT, DeskFactory, binance_section
 from tests.convert.test_execute import desk as desk  # the fixture

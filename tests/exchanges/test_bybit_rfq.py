@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from dustsweep.convert.caps import ConvertStatusByQuote, RfqConvert
-from dustsweep.convert.execute import Route, execute_conversion, fetch_convert_limits
+from dustsweep.convert.caps import ConvertStatusByQuote, RfqConvert, fetch_convert_limits
+from dustsweep.convert.execute import execute_conversion
+from dustsweep.core.routes import Route
 from dustsweep.errors import ConversionRejected, ExitCode
 from dustsweep.exchanges.bybit_convert import floor_to_places
 from tests.convert.test_execute import KEY, SECRET, Desk, DeskFactory
