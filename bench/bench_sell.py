@@ -52,8 +52,10 @@ from dustsweep.core.models import MarketRules, Snapshot  # noqa: E402
 from dustsweep.core.plan import SellPlan, plan_sells  # noqa: E402
 from dustsweep.core.policy import Policy  # noqa: E402
 from dustsweep.exchanges.base import Credentials, Exchange  # noqa: E402
+from dustsweep.run.outcome import Status  # noqa: E402
 from dustsweep.sell import shared as executor_state  # noqa: E402
-from dustsweep.sell.execute import FILLED, ExecutionContext, execute_sells  # noqa: E402
+from dustsweep.sell.execute import execute_sells  # noqa: E402
+from dustsweep.sell.types import ExecutionContext  # noqa: E402
 from dustsweep.sim.run import RunningSim, start_sim  # noqa: E402
 from dustsweep.storage.ledger import Ledger  # noqa: E402
 
@@ -209,7 +211,7 @@ def run_sell(exchange: str, count: int, concurrency: int, latency: float) -> Sel
         exchange=exchange,
         concurrency=concurrency,
         orders=len(sell_plan.orders),
-        filled=sum(1 for o in result.outcomes if o.status == FILLED),
+        filled=sum(1 for o in result.outcomes if o.status == Status.FILLED),
         filled_on_exchange=filled,
         quote_received=quote_after - quote_before,
         wall_s=wall,

@@ -21,6 +21,7 @@ from dustsweep.convert.evidence import CONVERT
 from dustsweep.errors import CooldownActive, ExchangeError
 from dustsweep.exchanges.base import Exchange
 from dustsweep.storage.ledger import Ledger
+from dustsweep.storage.records import RecordStatus
 
 
 def iso_ms(ms: int) -> str:
@@ -42,7 +43,7 @@ def last_local_conversion_ms(ledger: Ledger, exchange: str, account: str) -> int
     stamps = [
         record_ms(r.time)
         for r in ledger.records(account=account, kind="conversion", exchange=exchange)
-        if r.status == "converted" and r.market != CONVERT
+        if r.status == RecordStatus.CONVERTED and r.market != CONVERT
     ]
     return max(stamps) if stamps else None
 

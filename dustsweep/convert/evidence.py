@@ -26,17 +26,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from dustsweep.convert.caps import conversion_finder, conversion_log
-from dustsweep.convert.types import (
-    CONVERTED,
-    FAILED,
-    UNKNOWN,
-    ConversionContext,
-    ConversionLineOutcome,
-)
+from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO, ConversionResult
 from dustsweep.errors import ExchangeError
 from dustsweep.run.ids import PREFIX
+from dustsweep.run.outcome import Status
 from dustsweep.sell.reconcile import backoff
+from dustsweep.storage.records import RecordStatus
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +84,7 @@ def facts_from_result(result: ConversionResult, assets: Sequence[str]) -> dict[s
     for asset in assets:
         line = lines.get(asset)
         if line is None:
-            status = "pending" if result.status == "pending" else "failed"
+            status = RecordStatus.PENDING if result.status == "pending" else RecordStatus.FAILED
             facts[asset] = Fact(asset, status, transfer_id=result.transfer_id)
             continue
         facts[asset] = Fact(
@@ -226,7 +222,7 @@ class Finder:
             except ExchangeError as err:
                 logger.info("looking up a conversion failed: %s", err)
                 continue
-            if facts is not None and all(f.status != "pending" for f in facts.values()):
+            if facts is not None and all(f.status != RecordStatus.PENDING for f in facts.values()):
                 return Found(facts)
             if facts is None and self._expired(expires_ms):
                 return Found({}, absent=f"quote {quote_id} expired with no record of it")
@@ -268,7 +264,7 @@ def record_facts(
     client_id: str | None,
     records: Mapping[str, tuple[int, Decimal]],
     facts: Mapping[str, Fact],
-    missing: str = UNKNOWN,
+    missing: str = Status.UNKNOWN,
     note: str | None = None,
 ) -> list[ConversionLineOutcome]:
     """Write what the exchange said into the ledger and turn it into outcomes.
@@ -285,16 +281,16 @@ def record_facts(
             asset=asset,
             route=route,
             amount=asked,
-            status=UNKNOWN,
+            status=Status.UNKNOWN,
             target=target,
             fee_asset=target,
             client_id=client_id,
             transfer_id=fact.transfer_id if fact is not None else None,
             record_id=record_id,
         )
-        if fact is not None and fact.status == "converted":
+        if fact is not None and fact.status == RecordStatus.CONVERTED:
             lines.append(_converted(ctx, base, fact))
-        elif (fact is not None and fact.status == "failed") or missing == FAILED:
+        elif (fact is not None and fact.status == RecordStatus.FAILED) or missing == Status.FAILED:
             lines.append(_failed(ctx, base, note or "the exchange did not convert it"))
         else:
             lines.append(_pending(ctx, base, note))
@@ -309,7 +305,7 @@ def _converted(
     assert base.record_id is not None
     ctx.ledger.update(
         base.record_id,
-        status="converted",
+        status=RecordStatus.CONVERTED,
         qty=amount,
         price=None,  # the balance evidence kept while pending (see ``proof_from_records``)
         received_qty=gross,
@@ -318,7 +314,9 @@ def _converted(
         order_id=fact.transfer_id,
         error=None if fact.received is not None else "amounts not reported by the exchange",
     )
-    return replace(base, amount=amount, status=CONVERTED, received=fact.received, fee=fact.fee)
+    return replace(
+        base, amount=amount, status=Status.CONVERTED, received=fact.received, fee=fact.fee
+    )
 
 
 def _failed(
@@ -334,7 +332,7 @@ def _failed(
     if base.transfer_id is not None:
         changes["order_id"] = base.transfer_id
     ctx.ledger.update(base.record_id, **changes)
-    return replace(base, status=FAILED, error=error)
+    return replace(base, status=Status.FAILED, error=error)
 
 
 def _pending(
@@ -347,7 +345,7 @@ def _pending(
     if base.transfer_id is not None:
         changes["order_id"] = base.transfer_id
     ctx.ledger.update(base.record_id, **changes)
-    return replace(base, status=UNKNOWN, error=error)
+    return replace(base, status=Status.UNKNOWN, error=error)
 
 
 def proof_from_records(

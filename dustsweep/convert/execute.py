@@ -31,16 +31,10 @@ from dustsweep.convert.plan import (
 )
 from dustsweep.convert.rfq import run_converts
 from dustsweep.convert.settle import reconcile_pending_conversions
-from dustsweep.convert.types import (
-    PLANNED,
-    SKIPPED,
-    UNKNOWN,
-    ConversionContext,
-    ConversionLineOutcome,
-    ConversionOutcome,
-)
+from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
 from dustsweep.core.routes import Route
 from dustsweep.run.ids import ClientIds
+from dustsweep.run.outcome import Status
 
 UNRESOLVED = "an earlier conversion of it is still unresolved: it is settled first"
 
@@ -68,10 +62,10 @@ def execute_conversion(
     # A caller that settled the pending records before planning passes what it found, so the
     # exchange is not asked twice (for a processing Bybit batch that can mean a long wait).
     outcome.settled = list(settled) if settled is not None else reconcile_pending_conversions(ctx)
-    unresolved = {line.asset for line in outcome.settled if line.status == UNKNOWN}
+    unresolved = {line.asset for line in outcome.settled if line.status == Status.UNKNOWN}
     ready = [c for c in plan.conversions if c.asset not in unresolved]
     blocked = [c for c in plan.conversions if c.asset in unresolved]
-    outcome.lines.extend(not_sent(blocked, plan.target, SKIPPED, UNRESOLVED))
+    outcome.lines.extend(not_sent(blocked, plan.target, Status.SKIPPED, UNRESOLVED))
     native = [c for c in ready if c.route is Route.NATIVE]
     converts = [c for c in ready if c.route is Route.CONVERT]
     lines, unquoted = run_converts(ctx, plan.target, converts)
@@ -82,7 +76,7 @@ def execute_conversion(
             # Nothing was sent (e.g. a key without Convert access: the pair list is public),
             # so nothing failed: the asset stays, with the reason.
             outcome.lines.extend(
-                not_sent([item], plan.target, SKIPPED, f"no Convert quote: {error}")
+                not_sent([item], plan.target, Status.SKIPPED, f"no Convert quote: {error}")
             )
             continue
         native.append(fallback)
@@ -100,7 +94,7 @@ def planned_conversion_outcomes(plan: ConversionPlan) -> list[ConversionLineOutc
             asset=c.asset,
             route=c.route.value,
             amount=c.amount,
-            status=PLANNED,
+            status=Status.PLANNED,
             target=c.target,
             received=c.received,
             fee=c.fee,

@@ -32,14 +32,7 @@ from dustsweep.convert.evidence import (
     record_facts,
 )
 from dustsweep.convert.plan import PlannedConversion
-from dustsweep.convert.types import (
-    FAILED,
-    SKIPPED,
-    UNKNOWN,
-    ConversionContext,
-    ConversionLineOutcome,
-    ConversionOutcome,
-)
+from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
 from dustsweep.core.models import ConversionPreview
 from dustsweep.errors import (
     Banned,
@@ -52,6 +45,8 @@ from dustsweep.errors import (
     ServerError,
 )
 from dustsweep.run.ids import ClientIds
+from dustsweep.run.outcome import Status
+from dustsweep.storage.records import RecordStatus
 
 GONE = "no longer offered by the exchange's conversion (its balance or eligibility changed)"
 
@@ -75,10 +70,10 @@ def run_native(
         _stop_for_cooldown(outcome, items, target, str(err), err.until_ms)
         return
     except ExchangeError as err:
-        outcome.lines.extend(not_sent(items, target, FAILED, f"could not preview: {err}"))
+        outcome.lines.extend(not_sent(items, target, Status.FAILED, f"could not preview: {err}"))
         return
     batches, gone = plan_batches(fresh, items, batch_limit(ctx.exchange))
-    outcome.lines.extend(not_sent(gone, target, SKIPPED, GONE))
+    outcome.lines.extend(not_sent(gone, target, Status.SKIPPED, GONE))
     for preview, batch in batches:
         if outcome.cooldown_message is not None:
             _stop_for_cooldown(outcome, batch, target, outcome.cooldown_message, None)
@@ -87,7 +82,11 @@ def run_native(
 
 
 def not_sent(
-    items: Iterable[PlannedConversion], target: str, status: str, error: str, cooldown: bool = False
+    items: Iterable[PlannedConversion],
+    target: str,
+    status: Status,
+    error: str,
+    cooldown: bool = False,
 ) -> list[ConversionLineOutcome]:
     """Outcomes for assets nothing was sent for."""
     return [
@@ -114,7 +113,7 @@ def _stop_for_cooldown(
     outcome.cooldown_message = outcome.cooldown_message or message
     if until_ms is not None:
         outcome.cooldown_until_ms = until_ms
-    outcome.lines.extend(not_sent(items, target, SKIPPED, message, cooldown=True))
+    outcome.lines.extend(not_sent(items, target, Status.SKIPPED, message, cooldown=True))
 
 
 class NativeBatch:
@@ -163,10 +162,12 @@ class NativeBatch:
             if err.kind == "cooldown":
                 self._cooldown(err, self.items)
             else:
-                self.outcome.lines.extend(not_sent(self.items, self.target, FAILED, str(err)))
+                self.outcome.lines.extend(
+                    not_sent(self.items, self.target, Status.FAILED, str(err))
+                )
         except ExchangeError as err:
             error = f"could not get a quote: {err}"
-            self.outcome.lines.extend(not_sent(self.items, self.target, FAILED, error))
+            self.outcome.lines.extend(not_sent(self.items, self.target, Status.FAILED, error))
         return None
 
     def _send(self, quoted: ConversionPreview) -> bool:
@@ -174,7 +175,7 @@ class NativeBatch:
         expired, or the clock was fixed: both mean nothing was executed)."""
         amounts = {x.asset: x.amount for x in quoted.lines if x.asset in self._assets()}
         unquoted = [item for item in self.items if item.asset not in amounts]
-        self.outcome.lines.extend(not_sent(unquoted, self.target, SKIPPED, GONE))
+        self.outcome.lines.extend(not_sent(unquoted, self.target, Status.SKIPPED, GONE))
         self.items = [item for item in self.items if item.asset in amounts]
         if not self.items:
             return False
@@ -209,7 +210,7 @@ class NativeBatch:
             )
             return False
         except ExchangeError as err:  # answered with an error: nothing was executed
-            self._close(records, client_id, str(err), FAILED)
+            self._close(records, client_id, str(err), Status.FAILED)
             return False
         facts = facts_from_result(result, list(amounts))
         self.outcome.lines.extend(
@@ -247,7 +248,7 @@ class NativeBatch:
             kind="conversion",
             asset=asset,
             qty=amount,
-            status="pending",
+            status=RecordStatus.PENDING,
             received_asset=self.target,
             fee_asset=self.target,
             market=NATIVE,
@@ -268,7 +269,7 @@ class NativeBatch:
             self._close(records, client_id, str(err), None)
             self._cooldown(err, self.items)
             return False
-        self._close(records, client_id, str(err), FAILED)
+        self._close(records, client_id, str(err), Status.FAILED)
         return False
 
     def _clock(
@@ -283,7 +284,7 @@ class NativeBatch:
             else:
                 self._close(records, client_id, f"clock rejected, sent again: {err}", None)
                 return True
-        self._close(records, client_id, str(err), FAILED)
+        self._close(records, client_id, str(err), Status.FAILED)
         return False
 
     def _cooldown(self, err: ExchangeError, items: Iterable[PlannedConversion]) -> None:
@@ -315,12 +316,12 @@ class NativeBatch:
         note: str | None
         if found.absent is not None:
             note = f"not converted: the answer was lost and {found.absent}"
-            missing = FAILED
+            missing = Status.FAILED
         elif found.ambiguous is not None:
-            note, missing = f"outcome unknown ({err}): {found.ambiguous}", UNKNOWN
+            note, missing = f"outcome unknown ({err}): {found.ambiguous}", Status.UNKNOWN
         else:
             note = None if found.facts else f"outcome unknown ({err}); the next run settles it"
-            missing = UNKNOWN
+            missing = Status.UNKNOWN
         self.outcome.lines.extend(
             record_facts(
                 self.ctx,
@@ -339,11 +340,11 @@ class NativeBatch:
         records: dict[str, tuple[int, Decimal]],
         client_id: str,
         error: str,
-        status: str | None,
+        status: Status | None,
     ) -> None:
         """Nothing was executed: close the records as failed; report them when ``status``."""
         for record_id, _amount in records.values():
-            self.ctx.ledger.update(record_id, status="failed", error=error)
+            self.ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=error)
         if status is None:
             return
         for asset, (record_id, amount) in records.items():

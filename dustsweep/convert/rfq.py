@@ -22,13 +22,7 @@ from dustsweep.convert.caps import (
 )
 from dustsweep.convert.evidence import CONVERT, QUOTE_MARGIN_MS, Finder
 from dustsweep.convert.plan import PlannedConversion
-from dustsweep.convert.types import (
-    CONVERTED,
-    FAILED,
-    UNKNOWN,
-    ConversionContext,
-    ConversionLineOutcome,
-)
+from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO
 from dustsweep.errors import (
     Banned,
@@ -38,6 +32,8 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
+from dustsweep.run.outcome import Status
+from dustsweep.storage.records import RecordStatus
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +68,7 @@ def _line(
     asset: str,
     amount: Decimal,
     target: str,
-    status: str,
+    status: Status,
     *,
     received: Decimal | None = ZERO,
     error: str | None = None,
@@ -115,17 +111,19 @@ class RfqJob:
                 quote = self.exchange.convert_quote(self.item.asset, self.target, self.item.amount)
             except ExchangeError as err:
                 error = f"no Convert quote: {err}"
-                return _line(self.item.asset, self.item.amount, self.target, FAILED, error=error)
+                return _line(
+                    self.item.asset, self.item.amount, self.target, Status.FAILED, error=error
+                )
             self.quotes += 1
             record_id = self._open(quote)
             if self.ctx.server_now_ms() >= quote.valid_until_ms:
                 last_error = f"quote {quote.quote_id} expired before it could be accepted"
-                self.ctx.ledger.update(record_id, status="failed", error=last_error)
+                self.ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=last_error)
                 continue
             try:
                 order = self.exchange.convert_accept(quote.quote_id)
             except ConversionRejected as err:
-                self.ctx.ledger.update(record_id, status="failed", error=str(err))
+                self.ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=str(err))
                 if err.kind == "expired":
                     last_error = str(err)
                     continue
@@ -141,19 +139,19 @@ class RfqJob:
                     self.item.asset,
                     self.item.amount,
                     self.target,
-                    UNKNOWN,
+                    Status.UNKNOWN,
                     received=None,
                     error=note,
                     quote_id=quote.quote_id,
                     record_id=record_id,
                 )
             except ExchangeError as err:
-                self.ctx.ledger.update(record_id, status="failed", error=str(err))
+                self.ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=str(err))
                 return self._failed(quote, record_id, str(err))
             self.ctx.ledger.update(record_id, order_id=order.order_id)
             return self._await(quote, record_id, order)
         error = f"{last_error} (quoted twice)"
-        return _line(self.item.asset, self.item.amount, self.target, FAILED, error=error)
+        return _line(self.item.asset, self.item.amount, self.target, Status.FAILED, error=error)
 
     def _open(self, quote: ConvertQuoteLike) -> int:
         return self.ctx.ledger.add(
@@ -163,7 +161,7 @@ class RfqJob:
             kind="conversion",
             asset=self.item.asset,
             qty=quote.from_amount,
-            status="pending",
+            status=RecordStatus.PENDING,
             received_asset=self.target,
             fee_asset=self.target,
             price=quote.ratio,
@@ -233,7 +231,7 @@ class RfqJob:
             self.item.asset,
             quote.from_amount,
             self.target,
-            FAILED,
+            Status.FAILED,
             error=error,
             quote_id=quote.quote_id,
             record_id=record_id,
@@ -259,7 +257,7 @@ def settle_order(
         received = order.to_amount if order.to_amount is not None else to_amount
         ctx.ledger.update(
             record_id,
-            status="converted",
+            status=RecordStatus.CONVERTED,
             qty=amount,
             received_qty=received,
             fee=ZERO,
@@ -271,17 +269,17 @@ def settle_order(
             asset,
             amount,
             target,
-            CONVERTED,
+            Status.CONVERTED,
             received=received,
             quote_id=quote_id,
             order_id=order.order_id,
             record_id=record_id,
         )
     if order.final:
-        status, error = FAILED, f"Convert order {order.order_id} ended {order.status}"
-        ctx.ledger.update(record_id, status="failed", error=error)
+        status, error = Status.FAILED, f"Convert order {order.order_id} ended {order.status}"
+        ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=error)
     else:
-        status = UNKNOWN
+        status = Status.UNKNOWN
         error = f"Convert order {order.order_id} still {order.status}: the next run settles it"
         ctx.ledger.update(record_id, error=error)
     return _line(
@@ -313,12 +311,18 @@ def settle_by_balance(
         error = f"outcome unknown ({err or 'no answer'}); balance unreadable: {lookup}"
         ctx.ledger.update(record_id, error=error)
         return _line(
-            asset, amount, target, UNKNOWN, error=error, quote_id=quote_id, record_id=record_id
+            asset,
+            amount,
+            target,
+            Status.UNKNOWN,
+            error=error,
+            quote_id=quote_id,
+            record_id=record_id,
         )
     if free < amount:
         ctx.ledger.update(
             record_id,
-            status="converted",
+            status=RecordStatus.CONVERTED,
             fee=ZERO,
             fee_asset=target,
             error="accepted (the balance moved); amounts not reported by the exchange",
@@ -327,11 +331,13 @@ def settle_by_balance(
             asset,
             amount,
             target,
-            CONVERTED,
+            Status.CONVERTED,
             received=None,
             quote_id=quote_id,
             record_id=record_id,
         )
     error = f"not converted: quote {quote_id} expired unaccepted (the balance is intact)"
-    ctx.ledger.update(record_id, status="failed", error=error)
-    return _line(asset, amount, target, FAILED, error=error, quote_id=quote_id, record_id=record_id)
+    ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=error)
+    return _line(
+        asset, amount, target, Status.FAILED, error=error, quote_id=quote_id, record_id=record_id
+    )

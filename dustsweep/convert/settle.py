@@ -35,15 +35,11 @@ from dustsweep.convert.evidence import (
     record_facts,
 )
 from dustsweep.convert.rfq import settle_by_balance, settle_order
-from dustsweep.convert.types import (
-    FAILED,
-    UNKNOWN,
-    ConversionContext,
-    ConversionLineOutcome,
-)
+from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO
 from dustsweep.errors import ExchangeError
-from dustsweep.storage.records import Record
+from dustsweep.run.outcome import Status
+from dustsweep.storage.records import Record, RecordStatus
 
 STALE_PENDING_MS = 24 * 3600 * 1000
 CONVERT_QUOTE_MAX_MS = 120_000  # the longest validTime Binance Convert offers ("2m")
@@ -105,7 +101,7 @@ def _settle_native(
     ambiguous: str | None = None
     try:
         found = finder.lookup(target, amounts, quote_id, since)
-        if found and any(fact.status == "pending" for fact in found.values()):
+        if found and any(fact.status == RecordStatus.PENDING for fact in found.values()):
             # Still executing (Bybit settles asynchronously): give it the reconcile window.
             found = dict(finder.wait(target, amounts, quote_id, since, None).facts) or found
         if not found and proof is not None:
@@ -116,14 +112,16 @@ def _settle_native(
         if not found and ambiguous is None:
             absent = _absence(ctx, finder, amounts, quote_id, sent_ms)
     except ExchangeError as err:
-        return write({}, UNKNOWN, f"could not check with the exchange: {err}")
+        return write({}, Status.UNKNOWN, f"could not check with the exchange: {err}")
     if found:
-        return write(found, UNKNOWN, None)
+        return write(found, Status.UNKNOWN, None)
     if ambiguous is not None:
-        return write({}, UNKNOWN, ambiguous)
+        return write({}, Status.UNKNOWN, ambiguous)
     if absent is not None:
-        return write({}, FAILED, f"not converted: {absent}")
-    return write({}, UNKNOWN, "no trace of it on the exchange yet: the next run checks again")
+        return write({}, Status.FAILED, f"not converted: {absent}")
+    return write(
+        {}, Status.UNKNOWN, "no trace of it on the exchange yet: the next run checks again"
+    )
 
 
 def _absence(
@@ -217,7 +215,7 @@ def _still_pending(ctx: ConversionContext, record: Record, note: str) -> Convers
         asset=record.asset,
         route=CONVERT,
         amount=record.qty or ZERO,
-        status=UNKNOWN,
+        status=Status.UNKNOWN,
         target=record.received_asset or "",
         error=note,
         client_id=record.client_id,

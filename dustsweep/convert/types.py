@@ -19,14 +19,8 @@ from dustsweep.core.models import ZERO
 from dustsweep.errors import ExitCode
 from dustsweep.exchanges.base import Exchange
 from dustsweep.run.ids import new_run_token
+from dustsweep.run.outcome import Status
 from dustsweep.storage.ledger import Ledger
-
-PLANNED = "planned"
-CONVERTED = "converted"
-FAILED = "failed"
-SKIPPED = "skipped"
-UNKNOWN = "unknown"
-CONVERSION_STATUSES = frozenset({PLANNED, CONVERTED, FAILED, SKIPPED, UNKNOWN})
 
 DEFAULT_RECONCILE_WINDOW_S = 60.0  # how long to keep asking after a lost answer
 DEFAULT_CONVERT_POLL_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
@@ -82,7 +76,7 @@ class ConversionLineOutcome:
     asset: str
     route: str
     amount: Decimal
-    status: str
+    status: Status  # one of run.outcome.CONVERSION_STATUSES
     target: str
     received: Decimal | None = ZERO
     fee: Decimal | None = ZERO
@@ -130,20 +124,20 @@ class ConversionOutcome:
         """``converted`` (all attempted converted), ``partial``, ``failed``, ``unknown``,
         ``cooldown``, ``planned`` or ``nothing``."""
         statuses = {line.status for line in self.lines}
-        done = CONVERTED in statuses
-        bad = statuses & {FAILED, UNKNOWN}
+        done = Status.CONVERTED in statuses
+        bad = statuses & {Status.FAILED, Status.UNKNOWN}
         if done and bad:
             return "partial"
         if done:
-            return CONVERTED
-        if FAILED in bad:
-            return FAILED
+            return Status.CONVERTED
+        if Status.FAILED in bad:
+            return Status.FAILED
         if bad:
-            return UNKNOWN
+            return Status.UNKNOWN
         if any(line.cooldown for line in self.lines):
             return "cooldown"
-        if PLANNED in statuses:
-            return PLANNED
+        if Status.PLANNED in statuses:
+            return Status.PLANNED
         return "nothing"
 
     def totals(self) -> OutcomeTotals:
@@ -153,7 +147,7 @@ class ConversionOutcome:
         unreported = 0
         for line in self.lines:
             counts[line.status] = counts.get(line.status, 0) + 1
-            if line.status != CONVERTED:
+            if line.status != Status.CONVERTED:
                 continue
             if line.received is None:
                 unreported += 1
@@ -167,7 +161,7 @@ class ConversionOutcome:
     def exit_code_hint(self) -> ExitCode:
         """0: every eligible asset converted (assets left out on purpose are no failure);
         4: a conversion failed or its outcome is unknown; 5: the cool-down stopped it."""
-        if any(line.status in (FAILED, UNKNOWN) for line in self.lines):
+        if any(line.status in (Status.FAILED, Status.UNKNOWN) for line in self.lines):
             return ExitCode.PARTIAL
         if self.cooldown_until_ms is not None or any(line.cooldown for line in self.lines):
             return ExitCode.NOT_NOW

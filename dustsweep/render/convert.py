@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
+from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -160,7 +161,7 @@ def print_convert_results(console: Console, items: Sequence[Any]) -> None:
         for column in ("Asset", "Route", "Status", "Amount", "Received", "Fee", "Id", "Note"):
             table.add_column(column)
         for line in item.outcome.lines:
-            style = "green" if line.status == "converted" else "red"
+            style = "green" if line.status == Status.CONVERTED else "red"
             table.add_row(
                 line.asset,
                 line.route,

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec, money, sum_by_asset
+from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,7 +96,7 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
     totals = {
         "planned_orders": sum(s.actions for s in sells),
         "expected_value": dec(expected),
-        "filled": sum(1 for o in outcomes if o.status == "filled"),
+        "filled": sum(1 for o in outcomes if o.status == Status.FILLED),
         "failed": sum(1 for o in outcomes if o.status not in {"filled", "planned"}),
         "proceeds": sum_by_asset((o.quote_asset, o.proceeds) for o in outcomes),
         "fees": sum_by_asset((o.fee_asset, o.fee) for o in outcomes),

@@ -20,43 +20,11 @@ from decimal import Decimal
 from dustsweep.core.models import ZERO, Balance
 from dustsweep.core.plan import PlannedOrder, SellPlan, plan_followup
 from dustsweep.errors import ExchangeError
-from dustsweep.run.ids import client_id, new_run_token
+from dustsweep.run.outcome import Status
 from dustsweep.sell.order import OrderJob
-from dustsweep.sell.reconcile import PendingContext, ReconcileContext, reconcile_pending
 from dustsweep.sell.shared import RunState
-from dustsweep.sell.types import (
-    FILLED,
-    OUTCOME_STATUSES,
-    PARTIALLY_FILLED,
-    PLANNED,
-    REJECTED,
-    SKIPPED,
-    UNKNOWN,
-    ExecutionContext,
-    OrderOutcome,
-    SellResult,
-)
+from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
 from dustsweep.storage.records import LedgerError
-
-__all__ = [
-    "FILLED",
-    "OUTCOME_STATUSES",
-    "PARTIALLY_FILLED",
-    "PLANNED",
-    "REJECTED",
-    "SKIPPED",
-    "UNKNOWN",
-    "ExecutionContext",
-    "OrderOutcome",
-    "PendingContext",
-    "ReconcileContext",
-    "SellResult",
-    "client_id",
-    "execute_sells",
-    "new_run_token",
-    "planned_outcomes",
-    "reconcile_pending",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +46,7 @@ def planned_outcomes(plan: SellPlan) -> list[OrderOutcome]:
             asset=o.asset,
             market=o.symbol,
             qty=o.qty,
-            status=PLANNED,
+            status=Status.PLANNED,
             proceeds=o.expected_proceeds,
             fee=o.est_fee,
             fee_asset=o.quote_asset,
@@ -138,7 +106,7 @@ def _run_one(
             asset=order.asset,
             market=attempt.order.symbol if attempt else order.symbol,
             qty=attempt.order.qty if attempt else order.qty,
-            status=UNKNOWN if attempt else SKIPPED,
+            status=Status.UNKNOWN if attempt else Status.SKIPPED,
             client_order_id=attempt.client_id if attempt else None,
             residual=order.residual + order.qty,
             error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")

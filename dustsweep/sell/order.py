@@ -29,6 +29,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
+from dustsweep.run.outcome import Status
 from dustsweep.sell.reconcile import (
     DEFAULT_RATE_WAIT_S,
     OrderLookup,
@@ -48,7 +49,8 @@ from dustsweep.sell.steps import (
     Tries,
     Unknown,
 )
-from dustsweep.sell.types import REJECTED, SKIPPED, UNKNOWN, OrderOutcome
+from dustsweep.sell.types import OrderOutcome
+from dustsweep.storage.records import RecordStatus
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +93,14 @@ class OrderJob:
             latest = current
             stopped = self.state.stopped
             if stopped is not None:
-                return self._outcome(current, SKIPPED, stopped, self.attempt)
+                return self._outcome(current, Status.SKIPPED, stopped, self.attempt)
             if tries.sends >= MAX_SENDS:
-                return self._outcome(current, SKIPPED, "gave up after too many attempts")
+                return self._outcome(current, Status.SKIPPED, "gave up after too many attempts")
             tries.sends += 1
             attempt = self._open(current)
             current = self._handle(attempt, self._send(attempt), tries)
         if isinstance(current, str):
-            return self._outcome(latest, SKIPPED, current, self.attempt)
+            return self._outcome(latest, Status.SKIPPED, current, self.attempt)
         return current
 
     def _with_fresh_rules(self, order: PlannedOrder) -> PlannedOrder | str:
@@ -118,7 +120,7 @@ class OrderJob:
             kind="order",
             asset=order.asset,
             qty=order.qty,
-            status="pending",
+            status=RecordStatus.PENDING,
             received_asset=order.quote_asset,
             price=order.price,
             market=order.symbol,
@@ -138,18 +140,18 @@ class OrderJob:
         if isinstance(sent, Unknown):
             order_id = sent.result.order_id if sent.result else None
             ledger.update(attempt.record_id, order_id=order_id, error=sent.reason)  # stays pending
-            return self._outcome(attempt.order, UNKNOWN, sent.reason, attempt, sent.result)
+            return self._outcome(attempt.order, Status.UNKNOWN, sent.reason, attempt, sent.result)
         if isinstance(sent, NotSent):
-            ledger.update(attempt.record_id, status="failed", error=sent.reason)
-            return self._outcome(attempt.order, SKIPPED, sent.reason, attempt)
+            ledger.update(attempt.record_id, status=RecordStatus.FAILED, error=sent.reason)
+            return self._outcome(attempt.order, Status.SKIPPED, sent.reason, attempt)
         if isinstance(sent, NeverPlaced):
-            ledger.update(attempt.record_id, status="failed", error=sent.reason)
+            ledger.update(attempt.record_id, status=RecordStatus.FAILED, error=sent.reason)
             if tries.resent:
-                return self._outcome(attempt.order, SKIPPED, sent.reason, attempt)
+                return self._outcome(attempt.order, Status.SKIPPED, sent.reason, attempt)
             tries.resent = True
             logger.info("%s never reached the exchange; sending it once more", attempt.client_id)
             return attempt.order
-        ledger.update(attempt.record_id, status="rejected", error=str(sent.error))
+        ledger.update(attempt.record_id, status=RecordStatus.REJECTED, error=str(sent.error))
         return self._react(attempt, sent, tries)
 
     # -- sending -------------------------------------------------------------------------
@@ -321,7 +323,7 @@ class OrderJob:
                 return f"{reason}; balances could not be read again: {err}"
             free = next((b.free for b in balances if b.asset == order.asset), ZERO)
             return self._explain(self._replan(order, free=free, tries=tries), reason)
-        return self._outcome(order, REJECTED, reason, attempt)
+        return self._outcome(order, Status.REJECTED, reason, attempt)
 
     def _replan(
         self,
@@ -372,7 +374,7 @@ class OrderJob:
     def _outcome(
         self,
         order: PlannedOrder,
-        status: str,
+        status: Status,
         error: str,
         attempt: Attempt | None = None,
         result: OrderResult | None = None,

@@ -28,18 +28,11 @@ from dustsweep.errors import (
     ServerError,
 )
 from dustsweep.exchanges.base import Exchange
+from dustsweep.run.outcome import Status
 from dustsweep.sell.shared import ban_message
-from dustsweep.sell.types import (
-    DEFAULT_RECONCILE_WINDOW_S,
-    FILLED,
-    PARTIALLY_FILLED,
-    REJECTED,
-    SKIPPED,
-    UNKNOWN,
-    OrderOutcome,
-)
+from dustsweep.sell.types import DEFAULT_RECONCILE_WINDOW_S, OrderOutcome
 from dustsweep.storage.ledger import Ledger
-from dustsweep.storage.records import Record
+from dustsweep.storage.records import Record, RecordStatus
 
 logger = logging.getLogger(__name__)
 
@@ -180,13 +173,13 @@ def record_final(ledger: Ledger, record_id: int, result: OrderResult) -> None:
     ledger.update(record_id, **changes)
 
 
-def outcome_status(result: OrderResult) -> str:
+def outcome_status(result: OrderResult) -> Status:
     """An exchange order status as an outcome status (cancelled with nothing done: rejected)."""
     if result.status == "filled":
-        return FILLED
+        return Status.FILLED
     if result.status == "partially_filled" or result.filled_qty > 0:
-        return PARTIALLY_FILLED
-    return REJECTED
+        return Status.PARTIALLY_FILLED
+    return Status.REJECTED
 
 
 def final_error(result: OrderResult) -> str | None:
@@ -272,11 +265,11 @@ class _PendingSettler:
 
     def settle(self, record: Record) -> OrderOutcome:
         if self.stopped is not None:
-            return _from_record(record, UNKNOWN, self.stopped)
+            return _from_record(record, Status.UNKNOWN, self.stopped)
         if not record.market or not record.client_id:
             reason = "no market or client id was recorded, so it cannot be looked up"
-            self.ctx.ledger.update(record.id, status="failed", error=reason)
-            return _from_record(record, SKIPPED, reason)
+            self.ctx.ledger.update(record.id, status=RecordStatus.FAILED, error=reason)
+            return _from_record(record, Status.SKIPPED, reason)
         age = self._age_s(record)
         window = max(self.ctx.reconcile_window_s - age, 0.0)
         found = self.lookup.poll(record.market, record.client_id, window)
@@ -285,9 +278,9 @@ class _PendingSettler:
             logger.info("settled pending order %s: %s", record.client_id, found.order.status)
             return _from_result(record, found.order)
         if found.order is not None:
-            return _from_record(record, UNKNOWN, f"order {record.client_id} is still open")
+            return _from_record(record, Status.UNKNOWN, f"order {record.client_id} is still open")
         if found.stopped is not None or not found.not_found:
-            return _from_record(record, UNKNOWN, found.stopped or _no_answer(found))
+            return _from_record(record, Status.UNKNOWN, found.stopped or _no_answer(found))
         return self._not_found(record, age + found.waited_s)
 
     def _not_found(self, record: Record, asked_s: float) -> OrderOutcome:
@@ -298,7 +291,9 @@ class _PendingSettler:
         try:
             free = self._balances().get(record.asset, ZERO)
         except ExchangeError as err:
-            return _from_record(record, UNKNOWN, f"{what}; balances could not be read: {err}")
+            return _from_record(
+                record, Status.UNKNOWN, f"{what}; balances could not be read: {err}"
+            )
         qty = record.qty or ZERO
         if free >= qty:
             reason = (
@@ -313,12 +308,12 @@ class _PendingSettler:
         else:
             return _from_record(
                 record,
-                UNKNOWN,
+                Status.UNKNOWN,
                 f"{what}, but the free {record.asset} ({format(free, 'f')}) no longer covers "
                 f"{format(qty, 'f')}; left pending for the next run",
             )
-        self.ctx.ledger.update(record.id, status="failed", error=reason)
-        return _from_record(record, SKIPPED, reason)
+        self.ctx.ledger.update(record.id, status=RecordStatus.FAILED, error=reason)
+        return _from_record(record, Status.SKIPPED, reason)
 
     def _balances(self) -> dict[str, Decimal]:
         if self._free is None:
@@ -341,7 +336,7 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.0f} min"
 
 
-def _from_record(record: Record, status: str, error: str) -> OrderOutcome:
+def _from_record(record: Record, status: Status, error: str) -> OrderOutcome:
     return OrderOutcome(
         asset=record.asset,
         market=record.market or "",

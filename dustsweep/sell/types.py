@@ -16,19 +16,10 @@ from dustsweep.core.plan import PlannedOrder
 from dustsweep.core.policy import Policy
 from dustsweep.exchanges.base import Exchange
 from dustsweep.run.ids import new_run_token
+from dustsweep.run.outcome import Status
 from dustsweep.storage.ledger import Ledger
 
-# Outcome statuses. ``planned``: a dry run; ``unknown``: the ledger record stays pending and
-# the next run settles it (reconcile_pending) before planning anything new.
-PLANNED = "planned"
-FILLED = "filled"
-PARTIALLY_FILLED = "partially_filled"
-REJECTED = "rejected"
-SKIPPED = "skipped"
-UNKNOWN = "unknown"
-OUTCOME_STATUSES = frozenset({PLANNED, FILLED, PARTIALLY_FILLED, REJECTED, SKIPPED, UNKNOWN})
-
-DEFAULT_CONCURRENCY = 4  # within Binance's 50 orders / 10 s and Bybit's 20 orders / s (spot)
+DEFAULT_CONCURRENCY = 4  # well within the order limits the adapters declare (order_pacing)
 DEFAULT_RECONCILE_WINDOW_S = 60.0  # Binance's -2013 lag has lasted up to a minute
 DEFAULT_MAX_RATE_WAIT_S = 30.0  # a longer Retry-After means "not now": the order is skipped
 
@@ -77,7 +68,7 @@ class OrderOutcome:
     asset: str
     market: str
     qty: Decimal
-    status: str
+    status: Status  # one of run.outcome.ORDER_STATUSES
     client_order_id: str | None = None
     filled_qty: Decimal = ZERO
     proceeds: Decimal = ZERO
@@ -93,7 +84,7 @@ class OrderOutcome:
     @property
     def executed(self) -> bool:
         """Money moved: the exchange filled some or all of it."""
-        return self.status in {FILLED, PARTIALLY_FILLED}
+        return self.status in {Status.FILLED, Status.PARTIALLY_FILLED}
 
     @property
     def net_proceeds(self) -> Decimal:
@@ -131,7 +122,7 @@ class SellResult:
     @property
     def failed(self) -> list[OrderOutcome]:
         """Orders that did not fully happen: rejected, skipped, unknown or partly filled."""
-        return [o for o in self.outcomes if o.status not in {FILLED, PLANNED}]
+        return [o for o in self.outcomes if o.status not in {Status.FILLED, Status.PLANNED}]
 
     @property
     def complete(self) -> bool:

@@ -22,6 +22,7 @@ from dustsweep.errors import (
     DustsweepError,
     ExitCode,
 )
+from dustsweep.run.outcome import Status
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
@@ -298,7 +299,7 @@ def convert_exit_code(items: Sequence[AccountConvert]) -> ExitCode:
     failed; 5: the cool-down stopped it; an account error alone keeps its own code."""
     errors = [i.error for i in items if i.error is not None]
     failed = any(
-        line.status in {"failed", "unknown"}
+        line.status in {Status.FAILED, Status.UNKNOWN}
         for i in items
         for line in ((i.outcome.lines if i.outcome else []) + i.settled)
     )

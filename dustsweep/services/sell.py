@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from dustsweep.errors import Banned, DustsweepError, ExitCode
+from dustsweep.run.outcome import Status
 from dustsweep.sell.notional import JudgesNotional, NotionalCheck
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from dustsweep.core.models import Snapshot
     from dustsweep.core.plan import PlannedOrder, SellPlan
     from dustsweep.exchanges.base import Credentials
-    from dustsweep.sell.execute import OrderOutcome, SellResult
+    from dustsweep.sell.types import OrderOutcome, SellResult
     from dustsweep.storage.ledger import Ledger
 
 
@@ -110,7 +111,7 @@ class SellRun:
         return sell
 
     def _reconcile(self, handle: AccountHandle) -> list[OrderOutcome]:
-        from dustsweep.sell.execute import ReconcileContext, reconcile_pending
+        from dustsweep.sell.reconcile import ReconcileContext, reconcile_pending
 
         ctx = ReconcileContext(
             exchange=handle.exchange,
@@ -148,7 +149,7 @@ class SellRun:
     @staticmethod
     def _unsettled(sell: AccountSell) -> frozenset[str]:
         """Assets with an earlier order whose outcome is still unknown: not sold again now."""
-        return frozenset(o.asset for o in sell.reconciled if o.status == "unknown")
+        return frozenset(o.asset for o in sell.reconciled if o.status == Status.UNKNOWN)
 
     def _never_sell(self, sell: AccountSell) -> frozenset[str]:
         """Hook for sweep: an account's own conversion target is never sold."""
@@ -162,7 +163,8 @@ class SellRun:
         )
 
     def _execute_one(self, sell: AccountSell) -> None:
-        from dustsweep.sell.execute import ExecutionContext, execute_sells
+        from dustsweep.sell.execute import execute_sells
+        from dustsweep.sell.types import ExecutionContext
 
         handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
         assert handle is not None and plan is not None and snapshot is not None
@@ -206,12 +208,12 @@ def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
     filled = 0
     for sell in sells:
         # What an earlier run left pending is settled now; only a still-unknown one is a failure.
-        failed += sum(1 for o in sell.reconciled if o.status == "unknown")
+        failed += sum(1 for o in sell.reconciled if o.status == Status.UNKNOWN)
         outcomes = sell.result.outcomes if sell.result is not None else []
         if sell.result is not None and sell.result.banned:
             errors.append(Banned(sell.result.banned))
         failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
-        filled += sum(1 for o in outcomes if o.status in {"filled", "partially_filled"})
+        filled += sum(1 for o in outcomes if o.status in {Status.FILLED, Status.PARTIALLY_FILLED})
     worked = [s for s in sells if s.error is None]
     if not errors and not failed:
         return ExitCode.OK

@@ -18,7 +18,9 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from dustsweep.core.models import Verdict
 from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.run.outcome import Status
 from dustsweep.services.app import App, run_concurrently
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
@@ -227,7 +229,9 @@ class Sweep:
                 handled |= {c.asset for c in sweep.convert.plan.conversions}
         for item in report.assets:
             status = str(item.status.value)
-            if item.asset in handled or status in {"ignored", "sellable"} or not item.small:
+            if item.asset in handled or item.status in {Verdict.IGNORED, Verdict.SELLABLE}:
+                continue
+            if not item.small:
                 continue
             sweep.left.append(
                 {"asset": item.asset, "value": item.value, "status": status, "reason": item.reason}
@@ -249,17 +253,17 @@ def sweep_exit_code(result: SweepResult) -> ExitCode:
     for sweep in result.accounts:
         outcomes: list[Any] = []
         if sweep.sell is not None:
-            outcomes += [o for o in sweep.sell.reconciled if o.status == "unknown"]
+            outcomes += [o for o in sweep.sell.reconciled if o.status == Status.UNKNOWN]
             if sweep.sell.result is not None:
                 outcomes += sweep.sell.result.outcomes
         failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
-        done += sum(1 for o in outcomes if o.status in {"filled", "partially_filled"})
+        done += sum(1 for o in outcomes if o.status in {Status.FILLED, Status.PARTIALLY_FILLED})
         if sweep.convert is not None:
             lines = list(sweep.convert.settled)
             if sweep.convert.outcome is not None:
                 lines += sweep.convert.outcome.lines
-            failed += sum(1 for line in lines if line.status in {"failed", "unknown"})
-            done += sum(1 for line in lines if line.status == "converted")
+            failed += sum(1 for line in lines if line.status in {Status.FAILED, Status.UNKNOWN})
+            done += sum(1 for line in lines if line.status == Status.CONVERTED)
             cooldown = cooldown or sweep.convert.cooldown is not None
     if errors or failed or banned:
         return ExitCode.PARTIAL

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import IO, Any
 
 from dustsweep.errors import DustsweepError, ExitCode
@@ -20,9 +21,20 @@ def run_outcome(code: int) -> str:
 KINDS = frozenset({"order", "conversion"})
 
 
-STATUSES = frozenset(
-    {"pending", "filled", "partially_filled", "rejected", "cancelled", "converted", "failed"}
-)
+class RecordStatus(StrEnum):
+    """A history record's state: ``pending`` until the exchange's answer (or the next run's
+    reconciliation) says what happened."""
+
+    PENDING = "pending"
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    CONVERTED = "converted"
+    FAILED = "failed"
+
+
+STATUSES = frozenset(RecordStatus)
 
 
 DECIMAL_FIELDS = frozenset({"qty", "received_qty", "fee", "price"})

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dustsweep.sell.execute import FILLED, PARTIALLY_FILLED, SKIPPED, UNKNOWN
+from dustsweep.run.outcome import Status
 from tests.sell.test_execute import Harness, HarnessFactory, by_asset
 from tests.sell.test_execute import make_harness as make_harness  # the fixture
 
@@ -42,7 +42,7 @@ def test_a_lookup_that_got_no_answer_is_not_not_found(
     h.faults.add("http", path, method=method, status=503)
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
-    assert outcome.status == UNKNOWN
+    assert outcome.status == Status.UNKNOWN
     assert h.faults.count("POST", h.order_path) == 1 and h.orders_placed() == 0
     assert [r.status for r in h.records()] == ["pending"]
 
@@ -59,7 +59,7 @@ def test_after_a_429_the_same_id_goes_again_only_once_the_exchange_never_saw_it(
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
     assert h.orders_placed() == 1 and h.faults.count("POST", h.order_path) == 1
-    assert outcome.status == UNKNOWN  # the free ADA fell: left pending for the next run
+    assert outcome.status == Status.UNKNOWN  # the free ADA fell: left pending for the next run
     assert [r.status for r in h.records()] == ["pending"]
     assert h.free("ADA") == Decimal("0.0456")  # sold once
 
@@ -72,7 +72,7 @@ def test_after_a_429_the_exchange_that_never_saw_it_gets_the_same_id_once_more(
     h.faults.add("http", h.order_path, method="POST", calls=1, status=429, body=body)
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
-    assert outcome.status == FILLED and h.orders_placed() == 1
+    assert outcome.status == Status.FILLED and h.orders_placed() == 1
     assert h.faults.count("POST", h.order_path) == 2
     [record] = h.records()  # the same id, the same record
     assert record.status == "filled" and record.client_id == outcome.client_order_id
@@ -89,7 +89,7 @@ def test_a_duplicate_id_refusal_means_the_order_exists(
     h.faults.add("http_after", h.order_path, method="POST", calls=1, status=status, body=body)
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
-    assert outcome.status == FILLED and outcome.filled_qty > 0
+    assert outcome.status == Status.FILLED and outcome.filled_qty > 0
     assert h.orders_placed() == 1 and h.faults.count("POST", h.order_path) == 1
     assert [r.status for r in h.records()] == ["filled"]
 
@@ -102,7 +102,7 @@ def test_confirmed_never_placed_leads_to_one_resend_only(
     h.faults.add("drop", h.order_path, method="POST", calls=(1, 2))
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
-    assert outcome.status == SKIPPED and "never placed" in (outcome.error or "")
+    assert outcome.status == Status.SKIPPED and "never placed" in (outcome.error or "")
     assert h.faults.count("POST", h.order_path) == 2 and h.orders_placed() == 0
     assert [r.status for r in h.records()] == ["failed", "failed"]
 
@@ -113,7 +113,7 @@ def test_a_partial_fill_records_the_executed_quantity_and_price(
     h = make_harness("binance", {"ADA": "12.3456"}, scenario={"liquidity": {"ADAUSDT": "5"}})
     _plan, result = h.execute(concurrency=1)
     outcome = by_asset(result)["ADA"]
-    assert outcome.status == PARTIALLY_FILLED and outcome.filled_qty == Decimal("5")
+    assert outcome.status == Status.PARTIALLY_FILLED and outcome.filled_qty == Decimal("5")
     [record] = [r for r in h.records() if r.asset == "ADA"]
     assert record.status == "partially_filled"
     assert record.qty == Decimal("5")  # executed, not the 12.3 planned

@@ -26,18 +26,10 @@ from dustsweep.core.plan import SellPlan, plan_sells
 from dustsweep.core.policy import Policy
 from dustsweep.exchanges.base import Credentials, Exchange
 from dustsweep.run.ids import ClientIds, client_id, new_run_token
-from dustsweep.sell.execute import (
-    FILLED,
-    SKIPPED,
-    UNKNOWN,
-    ExecutionContext,
-    ReconcileContext,
-    SellResult,
-    execute_sells,
-    planned_outcomes,
-    reconcile_pending,
-)
-from dustsweep.sell.reconcile import backoff
+from dustsweep.run.outcome import Status
+from dustsweep.sell.execute import execute_sells, planned_outcomes
+from dustsweep.sell.reconcile import ReconcileContext, backoff, reconcile_pending
+from dustsweep.sell.types import ExecutionContext, SellResult
 from dustsweep.sim.core import FaultPlan
 from dustsweep.sim.run import RunningSim, start_sim
 from dustsweep.storage.ledger import Ledger
@@ -261,7 +253,7 @@ def test_binance_normal_sell_moves_the_balances_and_fills_the_ledger(
     plan, result = h.execute()
     assert {o.asset for o in plan.orders} == {"ADA", "XRP", "DOT"}
     outcomes = by_asset(result)
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert result.complete and not result.followups  # everything went straight to USDT
     # Exchange side: exactly the planned quantities left; the residual stays.
     assert h.free("ADA") == Decimal("0.0456") == outcomes["ADA"].residual
@@ -290,7 +282,7 @@ def test_bybit_normal_sell_moves_the_balances_and_fills_the_ledger(
     h = make_harness("bybit", {"ADA": "5.555", "DOT": "1.2345", "XRP": "3", "USDT": "0"})
     plan, result = h.execute()
     assert {o.asset for o in plan.orders} == {"ADA", "DOT", "XRP"}
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert h.free("ADA") == Decimal("0.005")
     assert h.free("DOT") == Decimal("0.0005")
     assert h.free("XRP") == 0
@@ -315,7 +307,7 @@ def test_followup_sells_on_only_the_btc_this_run_received(make_harness: HarnessF
     assert [(o.asset, o.symbol) for o in plan.orders] == [("ADA", "ADABTC")]
     [primary] = result.primary
     [followup] = result.followups
-    assert primary.status == FILLED and followup.status == FILLED
+    assert primary.status == Status.FILLED and followup.status == Status.FILLED
     received_btc = primary.proceeds - primary.fee
     assert primary.fee_asset == "BTC" and received_btc > 0
     assert followup.asset == "BTC" and followup.market == "BTCUSDT"
@@ -365,7 +357,7 @@ def test_concurrency_bound_is_respected(make_harness: HarnessFactory) -> None:
     h.faults.add("action", h.order_path, method="POST", action=hold)
     plan, result = h.execute(concurrency=2)
     assert len(plan.orders) == 6
-    assert all(o.status == FILLED for o in result.outcomes)
+    assert all(o.status == Status.FILLED for o in result.outcomes)
     assert met[0] == 3  # concurrent: three pairs met at the barrier
     assert peak[0] == 2  # and never more than the bound
 
@@ -409,7 +401,7 @@ def test_killed_runs_pending_order_is_settled_and_not_sold_again(
     h.exchange.market_sell(symbol, Decimal(qty), cid)
     left = h.free("ADA")
     [outcome] = reconcile_pending(reconcile_ctx(h))
-    assert outcome.status == FILLED and outcome.client_order_id == cid
+    assert outcome.status == Status.FILLED and outcome.client_order_id == cid
     assert outcome.filled_qty == Decimal(qty) and outcome.proceeds > 0
     record = h.ledger.get(record_id)
     assert record is not None and record.status == "filled"
@@ -428,7 +420,7 @@ def test_pending_record_of_an_order_never_sent_is_closed_as_failed(
     h = make_harness("binance", {"ADA": "12.3456"})
     record_id = pending_order(h, "ADA", "ADAUSDT", "12.3", "ds-deadbeef00-ADA")
     [outcome] = reconcile_pending(reconcile_ctx(h))
-    assert outcome.status == SKIPPED
+    assert outcome.status == Status.SKIPPED
     assert outcome.error is not None and "never placed" in outcome.error
     record = h.ledger.get(record_id)
     assert record is not None and record.status == "failed" and record.error == outcome.error
@@ -443,7 +435,7 @@ def test_pending_record_stays_pending_when_the_balance_cannot_clear_it(
     h = make_harness("binance", {"ADA": "1"})
     record_id = pending_order(h, "ADA", "ADAUSDT", "12.3", "ds-deadbeef00-ADA")
     [outcome] = reconcile_pending(reconcile_ctx(h))
-    assert outcome.status == UNKNOWN
+    assert outcome.status == Status.UNKNOWN
     record = h.ledger.get(record_id)
     assert record is not None and record.status == "pending"
 
@@ -509,7 +501,7 @@ def test_a_to_run_keeps_what_it_received(make_harness: HarnessFactory) -> None:
     assert [o.symbol for o in plan.orders] == ["ADABTC"]
     result = execute_sells(plan, h.context(snap, sell_quotes=("BTC",)))
     [outcome] = result.outcomes
-    assert outcome.status == FILLED and not result.followups
+    assert outcome.status == Status.FILLED and not result.followups
     assert h.free("BTC") == outcome.proceeds - outcome.fee
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from dustsweep.bans import REGISTRY
-from dustsweep.sell.execute import FILLED, REJECTED, SKIPPED, UNKNOWN, reconcile_pending
+from dustsweep.run.outcome import Status
+from dustsweep.sell.reconcile import reconcile_pending
 from dustsweep.storage.state import RulesCache
 from tests.sell import test_execute as base
 from tests.sell.test_execute import Harness, HarnessFactory, by_asset, reconcile_ctx
@@ -61,7 +62,7 @@ def test_failure_before_processing_is_confirmed_then_resent_once(
     extra = {"status": 503, "body": {"code": -1000, "msg": "unavailable"}} if kind == "http" else {}
     h.faults.add(kind, h.order_path, method="POST", calls=1, **extra)
     _plan, result = h.execute()
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert_each_sold_once(h)
     # Exactly one order needed a second id, after the first was confirmed never placed.
     resent = [o for o in result.outcomes if (o.client_order_id or "").endswith("-2")]
@@ -82,7 +83,7 @@ def test_response_lost_after_execution_is_reconciled_not_resent(
     extra = top_up(h, plan)
     h.faults.add("lose", h.order_path, method="POST", calls=2)
     result = execute_with(h, snap, plan)
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert not any((o.client_order_id or "").endswith("-2") for o in result.outcomes)
     assert_each_sold_once(h, extra)
     assert len(filled_records(h)) == 3 and len(h.records()) == 3
@@ -104,7 +105,7 @@ def test_timeout_while_the_exchange_still_executes_is_not_sold_twice(
         result = execute_with(h, snap, plan, reconcile_window_s=30.0)
     finally:
         asked.set()
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert_each_sold_once(h, extra)
     assert len(h.records()) == 3
 
@@ -118,7 +119,7 @@ def test_order_query_lag_after_a_lost_answer_is_waited_out(
     extra = top_up(h, plan)
     h.faults.add("lose", h.order_path, method="POST", calls=1)
     result = execute_with(h, snap, plan, reconcile_window_s=5.0)
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert_each_sold_once(h, extra)
     assert h.faults.count("GET", "/api/v3/order") >= 2  # "not found" first, then found
     assert len(h.sleep.calls) >= 2
@@ -132,7 +133,7 @@ def test_lag_longer_than_the_window_leaves_the_order_pending_for_the_next_run(
     _plan, result = h.execute(reconcile_window_s=0.3)
     [outcome] = result.outcomes
     # Not found for the whole window, but the free ADA fell: never resent.
-    assert outcome.status == UNKNOWN
+    assert outcome.status == Status.UNKNOWN
     assert outcome.error is not None and "fell" in outcome.error
     assert h.orders_sent() == 1 and h.free("ADA") == Decimal("0.0456")
     [pending] = h.ledger.pending(h.name, "main")
@@ -140,7 +141,7 @@ def test_lag_longer_than_the_window_leaves_the_order_pending_for_the_next_run(
     # The next run settles it once the exchange shows it.
     h.dialect.order_query_lag_ms = 0
     [settled] = reconcile_pending(reconcile_ctx(h))
-    assert settled.status == FILLED and settled.filled_qty == Decimal("12.3")
+    assert settled.status == Status.FILLED and settled.filled_qty == Decimal("12.3")
     assert h.ledger.pending(h.name, "main") == [] and h.orders_sent() == 1
 
 
@@ -168,11 +169,11 @@ def test_rules_changed_underneath_refresh_once_then_skip_with_reason(
     assert len(h.refreshes) == 1  # refreshed once for the whole run
     assert h.faults.count("GET", "/api/v3/exchangeInfo") == before + 1
     assert result.rules_refreshed
-    skipped = [o for o in result.outcomes if o.status == SKIPPED]
+    skipped = [o for o in result.outcomes if o.status == Status.SKIPPED]
     assert skipped, result.outcomes
     for outcome in result.outcomes:
-        assert outcome.status in {FILLED, SKIPPED}
-        if outcome.status == SKIPPED:
+        assert outcome.status in {Status.FILLED, Status.SKIPPED}
+        if outcome.status == Status.SKIPPED:
             assert outcome.error is not None and rule in outcome.error
             assert h.free(outcome.asset) == Decimal(BINANCE_BALANCES[outcome.asset])
     # The refreshed rules went back to the on-disk cache for the next run.
@@ -200,7 +201,7 @@ def test_balance_changed_underneath_is_read_again_and_replanned(
     h.faults.add("action", h.order_path, method="POST", calls=1, action=spend_some)
     _plan, result = h.execute()
     outcomes = by_asset(result)
-    assert all(o.status == FILLED for o in outcomes.values()), result.outcomes
+    assert all(o.status == Status.FILLED for o in outcomes.values()), result.outcomes
     rejected = [r for r in h.records() if r.status == "rejected"]
     assert rejected, "at least the first order met the changed balance"
     for record in rejected:
@@ -222,7 +223,7 @@ def test_symbol_halted_underneath_is_sold_on_another_market(
     h.faults.add("action", h.order_path, method="POST", calls=1, action=halt)
     _plan, result = h.execute()
     outcome = by_asset(result)["ADA"]
-    assert outcome.status == FILLED and outcome.market != "ADAUSDT"
+    assert outcome.status == Status.FILLED and outcome.market != "ADAUSDT"
     assert h.free("ADA") == Decimal("0.0456")
     statuses = [(r.market, r.status) for r in h.records() if r.asset == "ADA"]
     assert statuses == [("ADAUSDT", "rejected"), (outcome.market, "filled")]
@@ -236,7 +237,7 @@ def test_rate_limit_waits_retry_after_checks_then_retries(
     body = {"code": -1003, "msg": "Too many requests."} if exchange == "binance" else None
     h.faults.add("http", h.order_path, method="POST", calls=1, status=429, retry_after=3, body=body)
     _plan, result = h.execute()
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert 3.0 in h.sleep.calls  # waited as long as the exchange asked
     assert_each_sold_once(h)
     # Same client id after a 429 (nothing was processed), one record per asset.
@@ -256,9 +257,9 @@ def test_ban_stops_placing_orders_at_once(make_harness: HarnessFactory, exchange
     # "failed"; the orders not yet sent are skipped.
     sent = h.faults.count("POST", h.order_path)
     assert sent <= 2  # only what was in flight at the ban
-    unknown = [o for o in result.outcomes if o.status == UNKNOWN]
+    unknown = [o for o in result.outcomes if o.status == Status.UNKNOWN]
     assert len(unknown) == sent
-    assert all(o.status in (SKIPPED, UNKNOWN) for o in result.outcomes)
+    assert all(o.status in (Status.SKIPPED, Status.UNKNOWN) for o in result.outcomes)
     assert all(result.banned in (o.error or "") for o in result.outcomes)
     left = BINANCE_BALANCES if exchange == "binance" else BYBIT_BALANCES
     assert all(h.free(a) == Decimal(v) for a, v in left.items())
@@ -277,12 +278,12 @@ def test_a_ban_answered_after_the_order_executed_is_unknown_then_settled(
     h.faults.add("http_after", h.order_path, method="POST", status=status, retry_after=60)
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
-    assert outcome.status == UNKNOWN and result.banned is not None
+    assert outcome.status == Status.UNKNOWN and result.banned is not None
     [record] = h.ledger.pending(h.name, "main")
     assert h.faults.count("POST", h.order_path) == 1
     REGISTRY.clear()  # the next run comes after the ban ended (a ban is process-wide)
     [settled] = reconcile_pending(reconcile_ctx(h))
-    assert settled.status == FILLED and settled.filled_qty > 0
+    assert settled.status == Status.FILLED and settled.filled_qty > 0
     assert h.ledger.pending(h.name, "main") == [] and h.orders_sent() == 1
     assert record.client_id == settled.client_order_id
 
@@ -293,7 +294,7 @@ def test_ban_skips_the_followup_too(make_harness: HarnessFactory) -> None:
     _plan, result = h.execute(concurrency=1)
     [outcome] = result.outcomes
     # The banned order's outcome is unknown (issue 9); no follow-up is sent for it.
-    assert outcome.status == UNKNOWN and h.faults.count("POST", h.order_path) == 1
+    assert outcome.status == Status.UNKNOWN and h.faults.count("POST", h.order_path) == 1
 
 
 @pytest.mark.parametrize("exchange", ["binance", "bybit"])
@@ -304,7 +305,7 @@ def test_clock_skew_is_measured_once_and_the_orders_retried(
     snap, plan = h.plan()
     h.sim.clock.advance(-30_000)  # the exchange's clock is now 30 s behind ours
     result = execute_with(h, snap, plan)
-    assert all(o.status == FILLED for o in result.outcomes), result.outcomes
+    assert all(o.status == Status.FILLED for o in result.outcomes), result.outcomes
     assert result.clock_offset_ms is not None
     assert abs(result.clock_offset_ms + 30_000) < 2_000  # for the caller to save
     time_path = "/api/v3/time" if exchange == "binance" else "/v5/market/time"
@@ -326,8 +327,8 @@ def test_rejection_of_another_kind_is_reported_and_others_go_on(
     h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=body)
     _plan, result = h.execute()
     statuses = sorted(o.status for o in result.outcomes)
-    assert statuses == [FILLED, FILLED, REJECTED]
-    [rejected] = [o for o in result.outcomes if o.status == REJECTED]
+    assert statuses == [Status.FILLED, Status.FILLED, Status.REJECTED]
+    [rejected] = [o for o in result.outcomes if o.status == Status.REJECTED]
     assert rejected.error is not None and "not permitted" in rejected.error
     assert h.free(rejected.asset) == Decimal(BINANCE_BALANCES[rejected.asset])
     assert h.orders_sent() == 2
@@ -339,7 +340,7 @@ def test_rate_limit_longer_than_the_bound_skips_the_order(make_harness: HarnessF
     h.faults.add("http", h.order_path, method="POST", status=429, retry_after=600, body=body)
     _plan, result = h.execute(max_rate_wait_s=30.0)
     [outcome] = result.outcomes
-    assert outcome.status == SKIPPED and outcome.error is not None
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
     assert "rate limited by binance for 600 s" in outcome.error
     assert max(h.sleep.calls, default=0) <= 30.0  # never slept the 10 minutes
     assert h.free("ADA") == Decimal("12.3456") and h.orders_placed() == 0

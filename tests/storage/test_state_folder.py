@@ -213,7 +213,7 @@ def test_when_the_history_stops_recording_mid_run_no_further_order_is_sent(
 ) -> None:
     """Every order is recorded before it is sent: a history that fails (here: closed under
     the run, as a vanished disk would) stops the run's orders, each with the one line."""
-    from dustsweep.sell.execute import SKIPPED
+    from dustsweep.run.outcome import Status
 
     h = make_harness(exchange, {"ADA": "12.3456", "XRP": "3", "DOT": "2"})
     from dustsweep.sell.execute import execute_sells
@@ -223,6 +223,6 @@ def test_when_the_history_stops_recording_mid_run_no_further_order_is_sent(
     h.ledger.close()
     result = execute_sells(plan, ctx)
     assert h.orders_placed() == 0
-    assert all(o.status == SKIPPED for o in result.outcomes)
+    assert all(o.status == Status.SKIPPED for o in result.outcomes)
     assert all(LEDGER_FILE_NAME in (o.error or "") for o in result.outcomes)
     assert not any("internal error" in (o.error or "") for o in result.outcomes)
