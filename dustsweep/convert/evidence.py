@@ -31,7 +31,7 @@ from dustsweep.core.models import ZERO, ConversionResult
 from dustsweep.errors import ExchangeError
 from dustsweep.run.ids import PREFIX
 from dustsweep.run.outcome import Status
-from dustsweep.sell.reconcile import backoff
+from dustsweep.run.retry import backoff
 from dustsweep.storage.records import RecordStatus
 
 logger = logging.getLogger(__name__)

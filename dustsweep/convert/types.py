@@ -17,12 +17,9 @@ from decimal import Decimal
 
 from dustsweep.core.models import ZERO
 from dustsweep.errors import ExitCode
-from dustsweep.exchanges.base import Exchange
-from dustsweep.run.ids import new_run_token
+from dustsweep.run.context import RunContext
 from dustsweep.run.outcome import Status
-from dustsweep.storage.ledger import Ledger
 
-DEFAULT_RECONCILE_WINDOW_S = 60.0  # how long to keep asking after a lost answer
 DEFAULT_CONVERT_POLL_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
 DEFAULT_COOLDOWN_S = 6 * 3600
 
@@ -32,7 +29,7 @@ def wall_clock_ms() -> int:
 
 
 @dataclass(kw_only=True)
-class ConversionContext:
+class ConversionContext(RunContext):
     """Everything one account's conversion run needs.
 
     ``cooldown_s`` (config ``cooldown_hours``) dates the end of a cool-down the exchange itself
@@ -41,17 +38,9 @@ class ConversionContext:
     ``now_ms() + exchange.clock_offset_ms``.
     """
 
-    exchange: Exchange
-    ledger: Ledger
-    run_id: int | None
-    exchange_name: str
-    account: str
     cooldown_s: int = DEFAULT_COOLDOWN_S
-    sleep: Callable[[float], None] = time.sleep
     now_ms: Callable[[], int] = wall_clock_ms
-    reconcile_window_s: float = DEFAULT_RECONCILE_WINDOW_S
     convert_poll_s: tuple[float, ...] = DEFAULT_CONVERT_POLL_S
-    run_token: str = field(default_factory=new_run_token)
 
     def server_now_ms(self) -> int:
         return self.now_ms() + int(self.exchange.clock_offset_ms)

@@ -12,11 +12,10 @@ run settles it here (``reconcile_pending``) before it plans anything new.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
 
 from dustsweep.core.models import ZERO, OrderResult
 from dustsweep.errors import (
@@ -28,37 +27,21 @@ from dustsweep.errors import (
     ServerError,
 )
 from dustsweep.exchanges.base import Exchange
+from dustsweep.run.context import RunContext
 from dustsweep.run.outcome import Status
+from dustsweep.run.retry import backoff
 from dustsweep.sell.shared import ban_message
-from dustsweep.sell.types import DEFAULT_RECONCILE_WINDOW_S, OrderOutcome
+from dustsweep.sell.types import OrderOutcome
 from dustsweep.storage.ledger import Ledger
 from dustsweep.storage.records import Record, RecordStatus
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_S: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # then 8 s until the window ends
 DEFAULT_RATE_WAIT_S = 1.0  # a 429 without Retry-After
 # A pending record this old that the exchange cannot find, while the balance cannot clear it
 # either, is closed as failed with advice to check: keeping it would stall every future run.
 STALE_PENDING_S = 24 * 3600.0
 _PRICE_PLACES = Decimal("0.000000000001")
-
-
-def backoff(window_s: float) -> Iterator[float]:
-    """Waits before each lookup: 0 first, then 0.2, 0.5, 1, 2, 4, 8, 8... within ``window_s``."""
-    yield 0.0
-    waited = 0.0
-    index = 0
-    while True:
-        delay = BACKOFF_S[min(index, len(BACKOFF_S) - 1)]
-        if waited + delay > window_s:
-            remaining = window_s - waited
-            if remaining > 1e-9:
-                yield remaining  # one last look at the very end of the window
-            return
-        waited += delay
-        index += 1
-        yield delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,37 +176,8 @@ def final_error(result: OrderResult) -> str | None:
 # --------------------------------------------------------------------------- pending records
 
 
-class PendingContext(Protocol):
-    """What settling pending records needs (an ExecutionContext has all of it)."""
-
-    @property
-    def exchange(self) -> Exchange: ...
-    @property
-    def ledger(self) -> Ledger: ...
-    @property
-    def exchange_name(self) -> str: ...
-    @property
-    def account(self) -> str: ...
-    @property
-    def sleep(self) -> Callable[[float], None]: ...
-    @property
-    def reconcile_window_s(self) -> float: ...
-
-
-@dataclass(kw_only=True)
-class ReconcileContext:
-    """A PendingContext for callers that have no snapshot yet (reconcile comes first)."""
-
-    exchange: Exchange
-    ledger: Ledger
-    exchange_name: str
-    account: str
-    sleep: Callable[[float], None]
-    reconcile_window_s: float = DEFAULT_RECONCILE_WINDOW_S
-
-
 def reconcile_pending(
-    ctx: PendingContext, *, now: Callable[[], datetime] | None = None
+    ctx: RunContext, *, now: Callable[[], datetime] | None = None
 ) -> list[OrderOutcome]:
     """Settle every pending ORDER record of this exchange/account; run it before planning.
 
@@ -239,7 +193,7 @@ def reconcile_pending(
 
 
 class _PendingSettler:
-    def __init__(self, ctx: PendingContext, now: Callable[[], datetime]) -> None:
+    def __init__(self, ctx: RunContext, now: Callable[[], datetime]) -> None:
         self.ctx = ctx
         self.now = now
         self.stopped: str | None = None

@@ -6,7 +6,6 @@ the order runner and the reconciler share them without importing each other.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,18 +13,15 @@ from decimal import Decimal
 from dustsweep.core.models import ZERO, MarketRules, Snapshot
 from dustsweep.core.plan import PlannedOrder
 from dustsweep.core.policy import Policy
-from dustsweep.exchanges.base import Exchange
-from dustsweep.run.ids import new_run_token
+from dustsweep.run.context import RunContext
 from dustsweep.run.outcome import Status
-from dustsweep.storage.ledger import Ledger
 
 DEFAULT_CONCURRENCY = 4  # well within the order limits the adapters declare (order_pacing)
-DEFAULT_RECONCILE_WINDOW_S = 60.0  # Binance's -2013 lag has lasted up to a minute
 DEFAULT_MAX_RATE_WAIT_S = 30.0  # a longer Retry-After means "not now": the order is skipped
 
 
 @dataclass(kw_only=True)
-class ExecutionContext:
+class ExecutionContext(RunContext):
     """Everything one account's sell run needs.
 
     ``refresh_rules`` fetches fresh market rules AND writes them back to the on-disk cache (the
@@ -34,18 +30,10 @@ class ExecutionContext:
     limits re-plans to these quotes (``(to_asset,)`` for a ``--to`` run; None: the policy's).
     """
 
-    exchange: Exchange
-    ledger: Ledger
-    run_id: int | None
-    exchange_name: str
-    account: str
     snapshot: Snapshot
     policy: Policy
     refresh_rules: Callable[[], Mapping[str, MarketRules]]
     concurrency: int = DEFAULT_CONCURRENCY
-    sleep: Callable[[float], None] = time.sleep
-    reconcile_window_s: float = DEFAULT_RECONCILE_WINDOW_S
-    run_token: str = field(default_factory=new_run_token)
     sell_quotes: tuple[str, ...] | None = None
     never_sell: frozenset[str] = frozenset()
     max_rate_wait_s: float = DEFAULT_MAX_RATE_WAIT_S

@@ -111,9 +111,10 @@ class SellRun:
         return sell
 
     def _reconcile(self, handle: AccountHandle) -> list[OrderOutcome]:
-        from dustsweep.sell.reconcile import ReconcileContext, reconcile_pending
+        from dustsweep.run.context import RunContext
+        from dustsweep.sell.reconcile import reconcile_pending
 
-        ctx = ReconcileContext(
+        ctx = RunContext(
             exchange=handle.exchange,
             ledger=self.ledger,
             exchange_name=handle.config.exchange,

@@ -25,10 +25,12 @@ from dustsweep.core.models import MarketRules, Snapshot
 from dustsweep.core.plan import SellPlan, plan_sells
 from dustsweep.core.policy import Policy
 from dustsweep.exchanges.base import Credentials, Exchange
+from dustsweep.run.context import RunContext
 from dustsweep.run.ids import ClientIds, client_id, new_run_token
 from dustsweep.run.outcome import Status
+from dustsweep.run.retry import backoff
 from dustsweep.sell.execute import execute_sells, planned_outcomes
-from dustsweep.sell.reconcile import ReconcileContext, backoff, reconcile_pending
+from dustsweep.sell.reconcile import reconcile_pending
 from dustsweep.sell.types import ExecutionContext, SellResult
 from dustsweep.sim.core import FaultPlan
 from dustsweep.sim.run import RunningSim, start_sim
@@ -378,8 +380,8 @@ def pending_order(h: Harness, asset: str, symbol: str, qty: str, cid: str) -> in
     )
 
 
-def reconcile_ctx(h: Harness, window: float = 0.3) -> ReconcileContext:
-    return ReconcileContext(
+def reconcile_ctx(h: Harness, window: float = 0.3) -> RunContext:
+    return RunContext(
         exchange=h.exchange,
         ledger=h.ledger,
         exchange_name=h.name,
