@@ -17,7 +17,7 @@ import math
 from datetime import UTC, datetime
 
 from dustsweep.convert.caps import has_conversion_cooldown
-from dustsweep.convert.evidence import CONVERT
+from dustsweep.core.routes import Route
 from dustsweep.errors import CooldownActive, ExchangeError
 from dustsweep.exchanges.base import Exchange
 from dustsweep.storage.ledger import Ledger
@@ -43,7 +43,7 @@ def last_local_conversion_ms(ledger: Ledger, exchange: str, account: str) -> int
     stamps = [
         record_ms(r.time)
         for r in ledger.records(account=account, kind="conversion", exchange=exchange)
-        if r.status == RecordStatus.CONVERTED and r.market != CONVERT
+        if r.status == RecordStatus.CONVERTED and r.market != Route.CONVERT
     ]
     return max(stamps) if stamps else None
 

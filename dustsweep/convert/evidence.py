@@ -46,8 +46,6 @@ SEND_TOLERANCE_MS = 5_000
 LEFT_OVER_SHARE = Decimal("0.01")
 CREDIT_TOLERANCE = Decimal("0.1")
 QUOTE_MARGIN_MS = 2_000
-NATIVE = "native"
-CONVERT = "convert"
 
 
 def is_derived_id(client_id: str | None) -> bool:

@@ -24,7 +24,6 @@ from dustsweep.convert.batches import plan_batches, quote_for
 from dustsweep.convert.caps import batch_limit, fetch_previews
 from dustsweep.convert.cooldown import cooldown_after_refusal
 from dustsweep.convert.evidence import (
-    NATIVE,
     SEND_TOLERANCE_MS,
     BalanceProof,
     Finder,
@@ -34,6 +33,7 @@ from dustsweep.convert.evidence import (
 from dustsweep.convert.plan import PlannedConversion
 from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
 from dustsweep.core.models import ConversionPreview
+from dustsweep.core.routes import Route
 from dustsweep.errors import (
     Banned,
     ClockSkew,
@@ -200,7 +200,7 @@ class NativeBatch:
             self.outcome.lines.extend(
                 record_facts(
                     self.ctx,
-                    route=NATIVE,
+                    route=Route.NATIVE,
                     target=self.target,
                     client_id=client_id,
                     records=records,
@@ -216,7 +216,7 @@ class NativeBatch:
         self.outcome.lines.extend(
             record_facts(
                 self.ctx,
-                route=NATIVE,
+                route=Route.NATIVE,
                 target=self.target,
                 client_id=client_id,
                 records=records,
@@ -251,7 +251,7 @@ class NativeBatch:
             status=RecordStatus.PENDING,
             received_asset=self.target,
             fee_asset=self.target,
-            market=NATIVE,
+            market=Route.NATIVE,
             client_id=client_id,
             time=self.ctx.server_now(),
         )
@@ -325,7 +325,7 @@ class NativeBatch:
         self.outcome.lines.extend(
             record_facts(
                 self.ctx,
-                route=NATIVE,
+                route=Route.NATIVE,
                 target=self.target,
                 client_id=client_id,
                 records=records,
@@ -351,7 +351,7 @@ class NativeBatch:
             self.outcome.lines.append(
                 ConversionLineOutcome(
                     asset=asset,
-                    route=NATIVE,
+                    route=Route.NATIVE,
                     amount=amount,
                     status=status,
                     target=self.target,

@@ -20,10 +20,11 @@ from dustsweep.convert.caps import (
     rfq,
     rfq_status_by_quote,
 )
-from dustsweep.convert.evidence import CONVERT, QUOTE_MARGIN_MS, Finder
+from dustsweep.convert.evidence import QUOTE_MARGIN_MS, Finder
 from dustsweep.convert.plan import PlannedConversion
 from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO
+from dustsweep.core.routes import Route
 from dustsweep.errors import (
     Banned,
     ConversionRejected,
@@ -78,7 +79,7 @@ def _line(
 ) -> ConversionLineOutcome:
     return ConversionLineOutcome(
         asset=asset,
-        route=CONVERT,
+        route=Route.CONVERT,
         amount=amount,
         status=status,
         target=target,
@@ -165,7 +166,7 @@ class RfqJob:
             received_asset=self.target,
             fee_asset=self.target,
             price=quote.ratio,
-            market=CONVERT,
+            market=Route.CONVERT,
             client_id=quote.quote_id,
             time=self.ctx.server_now(),
         )

@@ -23,8 +23,6 @@ from dustsweep.convert.caps import (
 )
 from dustsweep.convert.cooldown import record_ms
 from dustsweep.convert.evidence import (
-    CONVERT,
-    NATIVE,
     QUOTE_MARGIN_MS,
     SEND_TOLERANCE_MS,
     Fact,
@@ -37,6 +35,7 @@ from dustsweep.convert.evidence import (
 from dustsweep.convert.rfq import settle_by_balance, settle_order
 from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO
+from dustsweep.core.routes import Route
 from dustsweep.errors import ExchangeError
 from dustsweep.run.outcome import Status
 from dustsweep.storage.records import Record, RecordStatus
@@ -56,11 +55,11 @@ def reconcile_pending_conversions(ctx: ConversionContext) -> list[ConversionLine
     ]
     groups: dict[tuple[str, str], list[Record]] = {}
     for record in pending:
-        key = (record.market or NATIVE, record.client_id or f"record-{record.id}")
+        key = (record.market or Route.NATIVE, record.client_id or f"record-{record.id}")
         groups.setdefault(key, []).append(record)
     lines: list[ConversionLineOutcome] = []
     for (route, _client_id), records in groups.items():
-        if route == CONVERT:
+        if route == Route.CONVERT:
             lines.extend(_settle_convert(ctx, record) for record in records)
         else:
             lines.extend(_settle_native(ctx, records))
@@ -87,7 +86,7 @@ def _settle_native(
     ) -> list[ConversionLineOutcome]:
         return record_facts(
             ctx,
-            route=NATIVE,
+            route=Route.NATIVE,
             target=target,
             client_id=client_id,
             records=ids,
@@ -213,7 +212,7 @@ def _still_pending(ctx: ConversionContext, record: Record, note: str) -> Convers
     ctx.ledger.update(record.id, error=note)
     return ConversionLineOutcome(
         asset=record.asset,
-        route=CONVERT,
+        route=Route.CONVERT,
         amount=record.qty or ZERO,
         status=Status.UNKNOWN,
         target=record.received_asset or "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from dustsweep.exchanges.base import Capabilities, OrderPacing
@@ -45,14 +46,17 @@ def capabilities_of(name: str) -> Capabilities:
         raise ValueError(f"unknown exchange {name!r}") from None
 
 
+# name -> "module:Class", imported only when an account is opened (keeps ``--help`` fast).
+_ADAPTERS = {
+    "binance": "dustsweep.exchanges.binance:BinanceExchange",
+    "bybit": "dustsweep.exchanges.bybit:BybitExchange",
+}
+
+
 def open_exchange(kind: str, credentials: Credentials) -> Exchange:
     """Build the adapter for ``kind``; imports its SDK only now (keeps ``--help`` fast)."""
-    if kind == "binance":
-        from dustsweep.exchanges.binance import BinanceExchange
-
-        return BinanceExchange(credentials)
-    if kind == "bybit":
-        from dustsweep.exchanges.bybit import BybitExchange
-
-        return BybitExchange(credentials)
-    raise ValueError(f"unknown exchange {kind!r}")
+    if kind not in _ADAPTERS:
+        raise ValueError(f"unknown exchange {kind!r}")
+    module, _, cls = _ADAPTERS[kind].partition(":")
+    adapter: Exchange = getattr(importlib.import_module(module), cls)(credentials)
+    return adapter
