@@ -48,7 +48,7 @@ def run_moving(
     """Trading is possible only with --yes or at a terminal (after the question), never with
     --dry-run; the lock is taken before the first request of such a run."""
     from dustsweep.render.common import make_console, print_json
-    from dustsweep.services.runs import execute_recorded, money_moving_run
+    from dustsweep.services.runs import money_moving_run, recorded_run
 
     app = session.app()
     resolved = app.resolve(accounts)
@@ -67,7 +67,10 @@ def run_moving(
                 execute = click.confirm(command.question.format(n=planned), default=False, err=True)
             dry = not may_trade or (planned > 0 and not execute)
             if execute:
-                execute_recorded(ledger, command.name, run, items, command.exit_code)
+                with recorded_run(
+                    ledger, command.name, run, lambda: command.exit_code(items, True)
+                ):
+                    run.execute(items)
             if as_json:
                 print_json(command.document(dry, items))
             elif execute:

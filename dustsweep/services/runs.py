@@ -8,8 +8,8 @@ request and writes the run's begin and end to the history; a dry run only reads 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
 from dustsweep.storage.records import run_outcome
@@ -20,11 +20,9 @@ if TYPE_CHECKING:
 
 
 class MovingRun(Protocol):
-    """What sell and convert runs share: prepare a plan per account, execute it, close."""
+    """What sell and convert runs share: each is recorded as one run of the history."""
 
     run_id: int | None
-
-    def execute(self, items: Sequence[Any]) -> None: ...
 
 
 @contextlib.contextmanager
@@ -51,14 +49,12 @@ def open_ledger(app: App) -> Ledger:
     return Ledger(app.state_dir / LEDGER_FILE_NAME)
 
 
-def execute_recorded(
-    ledger: Ledger,
-    command: str,
-    run: MovingRun,
-    items: Sequence[Any],
-    exit_code: Callable[[Sequence[Any], bool], int],
-) -> None:
-    """Execute a confirmed plan between the history's begin and end of run."""
+@contextlib.contextmanager
+def recorded_run(
+    ledger: Ledger, command: str, run: MovingRun, exit_code: Callable[[], int]
+) -> Iterator[None]:
+    """The history's begin and end of a live run around its execution (the body): a context,
+    not a wrapper, so the execution is not one call deeper."""
     run.run_id = ledger.begin_run(command, dry_run=False)
-    run.execute(items)
-    ledger.end_run(run.run_id, run_outcome(exit_code(items, True)))
+    yield
+    ledger.end_run(run.run_id, run_outcome(exit_code()))
