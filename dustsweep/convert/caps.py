@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol, cast, runtime_checkable
 
-from dustsweep.core.models import ConversionPreview, ConversionResult
-from dustsweep.core.routes import ConvertLimit
+from dustsweep.core.models import ConversionPreview, ConversionResult, ConvertLimit
 from dustsweep.errors import Banned, ConversionRejected, CooldownActive, ExchangeError
 from dustsweep.exchanges.base import Exchange
 

@@ -17,11 +17,17 @@ from decimal import ROUND_DOWN, Decimal
 
 from dustsweep.core.classify import AccountReport, AssetReport
 from dustsweep.core.lots import plain
-from dustsweep.core.models import ZERO, ConversionPreview, DustCandidate, Snapshot, Verdict
+from dustsweep.core.models import (
+    ZERO,
+    ConversionPreview,
+    ConvertLimit,
+    DustCandidate,
+    Snapshot,
+    Verdict,
+)
 from dustsweep.core.plan import Skip, apply_run_cap, per_asset_cap_reason
 from dustsweep.core.policy import Policy
 from dustsweep.core.routes import (
-    ConvertLimit,
     Route,
     RouteChoice,
     RouteOption,
@@ -32,7 +38,7 @@ from dustsweep.core.routes import (
 )
 from dustsweep.core.valuation import Valuer
 
-CONVERT_PLACES = Decimal("0.00000001")  # Binance Convert takes 8 decimals for every asset
+CONVERT_PLACES = Decimal("0.00000001")  # Convert quotes take 8 decimals for every asset
 NOT_LISTED = "not offered by the exchange's small-balance conversion (not eligible)"
 _CONVERTING = frozenset({Route.NATIVE, Route.CONVERT})
 

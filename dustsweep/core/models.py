@@ -153,3 +153,15 @@ class ConversionResult:
     transfer_id: str | None
     status: str  # converted | partial | failed | pending
     lines: tuple[ConversionLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertLimit:
+    """A Convert pair's per-request limits for ``asset`` -> ``target`` (None: no maximum)."""
+
+    asset: str
+    target: str
+    min_amount: Decimal
+    max_amount: Decimal | None = None
+    min_received: Decimal = ZERO
+    max_received: Decimal | None = None

@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from dustsweep.core.classify import AssetReport
 from dustsweep.core.lots import plain
-from dustsweep.core.models import ZERO, DustCandidate
+from dustsweep.core.models import ZERO, ConvertLimit, DustCandidate
 from dustsweep.core.valuation import Valuer
 
 COSTS_TOO_MUCH = "left: costs more than it is worth"
@@ -185,18 +185,6 @@ def native_option(
         net_value=None if received is None else valuer.value(target, received),
         fee_value=None if fee is None else valuer.value(target, fee),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ConvertLimit:
-    """A Convert pair's per-request limits for ``asset`` -> ``target`` (None: no maximum)."""
-
-    asset: str
-    target: str
-    min_amount: Decimal
-    max_amount: Decimal | None = None
-    min_received: Decimal = ZERO
-    max_received: Decimal | None = None
 
 
 def convert_option(

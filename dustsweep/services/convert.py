@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from dustsweep.convert.plan import ConversionPlan
     from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
     from dustsweep.core.classify import AccountReport
-    from dustsweep.core.models import ConversionPreview, Snapshot
-    from dustsweep.core.routes import ConvertLimit
+    from dustsweep.core.models import ConversionPreview, ConvertLimit, Snapshot
     from dustsweep.exchanges.base import Credentials
     from dustsweep.storage.ledger import Ledger
 
