@@ -53,7 +53,8 @@ def convert(
     the exchange lists) unless named with --asset. Exit 5 inside the exchange's cool-down.
     """
     from dustsweep.render.convert import convert_document, print_convert_plan, print_convert_results
-    from dustsweep.services.convert import ConvertOptions, ConvertRun, convert_exit_code
+    from dustsweep.run.exit import convert_exit_code
+    from dustsweep.services.convert import ConvertOptions, ConvertRun
 
     options = ConvertOptions(
         target=parse_asset(target, "--to"),

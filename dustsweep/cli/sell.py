@@ -46,7 +46,8 @@ def sell(
     prints the plan unless --yes is given (a dry run is always safe to schedule).
     """
     from dustsweep.render.sell import print_sell_plan, print_sell_results, sell_document
-    from dustsweep.services.sell import SellOptions, SellRun, sell_exit_code
+    from dustsweep.run.exit import sell_exit_code
+    from dustsweep.services.sell import SellOptions, SellRun
 
     options = SellOptions(
         to_asset=parse_asset(to_asset, "--to") if to_asset else None,

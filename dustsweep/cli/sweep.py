@@ -38,8 +38,9 @@ def sweep(
     """
     from dustsweep.render.common import make_console, print_json
     from dustsweep.render.sweep import print_sweep, sweep_document
+    from dustsweep.run.exit import sweep_exit_code
     from dustsweep.services.runs import money_moving_run
-    from dustsweep.services.sweep import Sweep, log_summary, nothing_to_report, sweep_exit_code
+    from dustsweep.services.sweep import Sweep, log_summary, nothing_to_report
 
     session.quiet = quiet
     app = session.app()

@@ -18,6 +18,7 @@ from decimal import Decimal
 from dustsweep.core.models import ZERO
 from dustsweep.errors import ExitCode
 from dustsweep.run.context import RunContext
+from dustsweep.run.exit import conversion_exit_code
 from dustsweep.run.outcome import Status
 
 DEFAULT_CONVERT_POLL_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
@@ -148,10 +149,5 @@ class ConversionOutcome:
 
     @property
     def exit_code_hint(self) -> ExitCode:
-        """0: every eligible asset converted (assets left out on purpose are no failure);
-        4: a conversion failed or its outcome is unknown; 5: the cool-down stopped it."""
-        if any(line.status in (Status.FAILED, Status.UNKNOWN) for line in self.lines):
-            return ExitCode.PARTIAL
-        if self.cooldown_until_ms is not None or any(line.cooldown for line in self.lines):
-            return ExitCode.NOT_NOW
-        return ExitCode.OK
+        """The one exit-code policy's word on this outcome (``run.exit.conversion_exit_code``)."""
+        return conversion_exit_code(self)

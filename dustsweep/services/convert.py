@@ -20,9 +20,7 @@ from dustsweep.errors import (
     ConversionRejected,
     CooldownActive,
     DustsweepError,
-    ExitCode,
 )
-from dustsweep.run.outcome import Status
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
@@ -291,23 +289,3 @@ class ConvertRun:
         for item in items:
             if item.handle is not None:
                 item.handle.close()
-
-
-def convert_exit_code(items: Sequence[AccountConvert]) -> ExitCode:
-    """0: everything eligible converted (or nothing to do); 4: a conversion (or an account)
-    failed; 5: the cool-down stopped it; an account error alone keeps its own code."""
-    errors = [i.error for i in items if i.error is not None]
-    failed = any(
-        line.status in {Status.FAILED, Status.UNKNOWN}
-        for i in items
-        for line in ((i.outcome.lines if i.outcome else []) + i.settled)
-    )
-    if failed:
-        return ExitCode.PARTIAL
-    if errors:
-        # Accounts with nothing to do (no target configured...) do not count as having worked.
-        busy = [i for i in items if i.error is not None or i.note is None]
-        return errors[0].exit_code if len(errors) == len(busy) else ExitCode.PARTIAL
-    if any(i.cooldown is not None for i in items):
-        return ExitCode.NOT_NOW
-    return ExitCode.OK

@@ -29,10 +29,10 @@ class DemoResult:
 
 def run_demo() -> DemoResult:
     from dustsweep.config.load import load_config
-    from dustsweep.run.exit import outcome_code
+    from dustsweep.run.exit import outcome_code, sweep_exit_code
     from dustsweep.services.app import App
     from dustsweep.services.runs import money_moving_run
-    from dustsweep.services.sweep import Sweep, sweep_exit_code
+    from dustsweep.services.sweep import Sweep
     from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml
     from dustsweep.sim.run import start_sim
 

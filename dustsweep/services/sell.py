@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from dustsweep.errors import Banned, DustsweepError, ExitCode
+from dustsweep.errors import DustsweepError
 from dustsweep.run.outcome import Status
 from dustsweep.sell.notional import JudgesNotional, NotionalCheck
 from dustsweep.services.app import AccountHandle, App, run_concurrently
@@ -206,29 +206,3 @@ class SellRun:
         for sell in sells:
             if sell.handle is not None:
                 sell.handle.close()
-
-
-def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
-    """0 all done or nothing to do; 4 some orders (or accounts) failed; 3 nothing could be done
-    because of the exchange."""
-    errors = [s.error for s in sells if s.error is not None]
-    failed = 0
-    filled = 0
-    for sell in sells:
-        # What an earlier run left pending is settled now; only a still-unknown one is a failure.
-        failed += sum(1 for o in sell.reconciled if o.status == Status.UNKNOWN)
-        outcomes = sell.result.outcomes if sell.result is not None else []
-        if sell.result is not None and sell.result.banned:
-            errors.append(Banned(sell.result.banned))
-        failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
-        filled += sum(1 for o in outcomes if o.status in {Status.FILLED, Status.PARTIALLY_FILLED})
-    worked = [s for s in sells if s.error is None]
-    if not errors and not failed:
-        return ExitCode.OK
-    if errors and not worked:
-        return errors[0].exit_code
-    if errors and executed and not filled and not any(s.actions for s in worked):
-        return ExitCode.PARTIAL
-    if failed and not filled and errors:
-        return ExitCode.EXCHANGE
-    return ExitCode.PARTIAL

@@ -19,8 +19,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.core.models import Verdict
-from dustsweep.errors import DustsweepError, ExitCode
-from dustsweep.run.outcome import Status
+from dustsweep.errors import DustsweepError
+from dustsweep.run.exit import sweep_exit_code
 from dustsweep.services.app import App, run_concurrently
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
@@ -236,42 +236,6 @@ class Sweep:
             sweep.left.append(
                 {"asset": item.asset, "value": item.value, "status": status, "reason": item.reason}
             )
-
-
-def sweep_exit_code(result: SweepResult) -> ExitCode:
-    """0 when everything possible was done (or there was nothing to do; always for a dry run);
-    4 when an account or an action failed; 5 when nothing at all was possible yet (cool-down);
-    an error of every account keeps its own code."""
-    errors = [a.error for a in result.accounts if a.error is not None]
-    if errors and len(errors) == len(result.accounts):
-        return errors[0].exit_code
-    banned = [
-        a for a in result.accounts if a.sell is not None and a.sell.result and a.sell.result.banned
-    ]
-    failed = done = 0
-    cooldown = False
-    for sweep in result.accounts:
-        outcomes: list[Any] = []
-        if sweep.sell is not None:
-            outcomes += [o for o in sweep.sell.reconciled if o.status == Status.UNKNOWN]
-            if sweep.sell.result is not None:
-                outcomes += sweep.sell.result.outcomes
-        failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
-        done += sum(1 for o in outcomes if o.status in {Status.FILLED, Status.PARTIALLY_FILLED})
-        if sweep.convert is not None:
-            lines = list(sweep.convert.settled)
-            if sweep.convert.outcome is not None:
-                lines += sweep.convert.outcome.lines
-            failed += sum(1 for line in lines if line.status in {Status.FAILED, Status.UNKNOWN})
-            done += sum(1 for line in lines if line.status == Status.CONVERTED)
-            cooldown = cooldown or sweep.convert.cooldown is not None
-    if errors or failed or banned:
-        return ExitCode.PARTIAL
-    if result.dry_run:
-        return ExitCode.OK
-    if cooldown and not done:
-        return ExitCode.NOT_NOW
-    return ExitCode.OK
 
 
 def nothing_to_report(result: SweepResult) -> bool:
