@@ -6,7 +6,7 @@ so it should cost about ``ceil(100 / concurrency)`` round trips, plus one of sla
 simulated account holding 100 small, sellable balances (the bundled market list has only ~50
 base assets, so 100 synthetic symbols are added through the scenario's ``add_symbols``, each a
 copy of a real raw symbol object with a new name), plans the sale with the real planner and
-runs it with ``dustsweep.executor.execute_sells`` through the real adapter (python-binance or
+runs it with ``dustsweep.sell.execute.execute_sells`` through the real adapter (python-binance or
 pybit) at each concurrency. It prints the wall time, the requests the simulator processed, the
 wall time in round trips of latency, the target, and the speed-up over concurrency 1.
 
@@ -16,8 +16,8 @@ spot orders per second per account (the adapter pauses before the limit, from th
 X-Bapi-Limit headers), so 100 orders cannot take less than about 4 s whatever the concurrency;
 the output prints that floor beside the target.
 
-The executor also paces orders itself (``executor_state.ORDER_RATE``), below each exchange's
-documented order limit; the output prints the floor that pacing sets, and
+The executor also paces orders itself (the adapters' ``capabilities.order_pacing``), below each
+exchange's documented order limit; the output prints the floor that pacing sets, and
 ``--without-pacing`` switches it off for one run to show what concurrency alone achieves.
 
 Run: ``.venv/bin/python bench/bench_sell.py [--exchange binance|bybit|both] [--assets 100]
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import math
 import sys
@@ -47,15 +48,17 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from dustsweep import executor_state  # noqa: E402
-from dustsweep.classify import classify  # noqa: E402
+from dustsweep.core.classify import classify  # noqa: E402
+from dustsweep.core.models import MarketRules, Snapshot  # noqa: E402
+from dustsweep.core.plan import SellPlan, plan_sells  # noqa: E402
+from dustsweep.core.policy import Policy  # noqa: E402
+from dustsweep.exchanges import EXCHANGES, capabilities_of  # noqa: E402
 from dustsweep.exchanges.base import Credentials, Exchange  # noqa: E402
-from dustsweep.executor import FILLED, ExecutionContext, execute_sells  # noqa: E402
-from dustsweep.ledger import Ledger  # noqa: E402
-from dustsweep.models import MarketRules, Snapshot  # noqa: E402
-from dustsweep.planner import SellPlan, plan_sells  # noqa: E402
-from dustsweep.policy import Policy  # noqa: E402
+from dustsweep.run.outcome import Status  # noqa: E402
+from dustsweep.sell.execute import execute_sells  # noqa: E402
+from dustsweep.sell.types import ExecutionContext  # noqa: E402
 from dustsweep.sim.run import RunningSim, start_sim  # noqa: E402
+from dustsweep.storage.ledger import Ledger  # noqa: E402
 
 DATA = REPO / "dustsweep" / "sim" / "data"
 KEY, SECRET = "bench-sell-key-0001", "bench-sell-secret-0001"
@@ -209,7 +212,7 @@ def run_sell(exchange: str, count: int, concurrency: int, latency: float) -> Sel
         exchange=exchange,
         concurrency=concurrency,
         orders=len(sell_plan.orders),
-        filled=sum(1 for o in result.outcomes if o.status == FILLED),
+        filled=sum(1 for o in result.outcomes if o.status == Status.FILLED),
         filled_on_exchange=filled,
         quote_received=quote_after - quote_before,
         wall_s=wall,
@@ -224,7 +227,8 @@ def latency_target(exchange: str, orders: int, concurrency: int) -> int:
 
 def executor_pacing() -> dict[str, tuple[int, float]]:
     """The executor's own order pacing per exchange (orders per window), if it has one."""
-    return dict(getattr(executor_state, "ORDER_RATE", {}))
+    paces = {name: capabilities_of(name).order_pacing for name in EXCHANGES}
+    return {name: (p.orders, p.window_s) for name, p in paces.items() if p is not None}
 
 
 def paced_floor(
@@ -285,16 +289,21 @@ def show_floors(exchange: str, orders: int, latency: float) -> None:
 def pacing_disabled(disabled: bool) -> Iterator[None]:
     """With ``--without-pacing``: empty the executor's pacing table for the run (to show what
     the concurrent executor alone achieves), then put it back."""
-    table = getattr(executor_state, "ORDER_RATE", None)
-    if not disabled or table is None:
+    if not disabled:
         yield
         return
-    saved = dict(table)
-    table.clear()
+    from dustsweep.exchanges.binance import BinanceExchange
+    from dustsweep.exchanges.bybit import BybitExchange
+
+    adapters: list[Any] = [BinanceExchange, BybitExchange]
+    saved = [cls.capabilities for cls in adapters]
+    for cls in adapters:
+        cls.capabilities = dataclasses.replace(cls.capabilities, order_pacing=None)
     try:
         yield
     finally:
-        table.update(saved)
+        for cls, caps in zip(adapters, saved, strict=True):
+            cls.capabilities = caps
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,6 +106,11 @@ class Banned(ExchangeError):
         self.retry_after = retry_after
 
 
+class BanRefused(Banned):
+    """The host is banned, so this request was refused before it was sent: unlike an answered
+    ban (which can come after an order executed), nothing can have happened."""
+
+
 class ClockSkew(ExchangeError):
     """Binance -1021 / Bybit 10002: the local clock is outside the receive window."""
 

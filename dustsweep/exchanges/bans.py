@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dustsweep.errors import Banned, ExitCode, NotNowError
+from dustsweep.errors import Banned, BanRefused, ExitCode, NotNowError
 from dustsweep.exchanges import EXCHANGES
 from dustsweep.exchanges.base import Capabilities
 
@@ -33,7 +33,7 @@ BANS_FILE_NAME = "bans.json"
 _MS_TIMESTAMP = re.compile(r"until (\d{12,14})")
 
 
-class BanActive(Banned, NotNowError):
+class BanActive(BanRefused, NotNowError):
     """A ban seen by an earlier run has not ended yet: no request was sent (exit 5)."""
 
     exit_code = ExitCode.NOT_NOW
@@ -111,7 +111,7 @@ class BanRegistry:
         wait_s = max(0.0, (ban.until_ms - _now_ms()) / 1000)
         when = iso_utc(ban.until_ms)
         if ban.this_run:
-            raise Banned(
+            raise BanRefused(
                 f"{exchange} account '{account}': the IP is banned by {host} until {when}; "
                 "no further request was sent",
                 retry_after=wait_s,
@@ -139,7 +139,7 @@ class BanRegistry:
         return ban
 
     def _save(self, path: Path) -> None:
-        from dustsweep.state import write_atomically
+        from dustsweep.storage.state import write_atomically
 
         with self._lock:
             data = {f"{b.exchange} {b.host}": b.until_ms for b in self._bans.values()}
