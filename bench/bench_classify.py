@@ -5,9 +5,9 @@ rules before anything else, so both must stay cheap even for a large account on 
 ~2300 symbols. This prints:
 
 - the CPU time (``time.process_time``, median of runs) to classify 300 balances with
-  ``dustsweep.classify.classify`` against the full 2023-09-08 exchangeInfo parsed by the
+  ``dustsweep.core.classify.classify`` against the full 2023-09-08 exchangeInfo parsed by the
   adapter's own parser, priced with the 2025-04-20 ticker/price snapshot (target < 50 ms);
-- the wall time to save plus load that rule set through ``dustsweep.state.RulesCache``
+- the wall time to save plus load that rule set through ``dustsweep.storage.state.RulesCache``
   (target < 30 ms together), with each part shown;
 - how the verdicts came out, to show the run exercised every path and not one shortcut.
 
@@ -38,12 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from dustsweep.classify import classify  # noqa: E402
+from dustsweep.core.classify import classify  # noqa: E402
+from dustsweep.core.models import Balance, MarketRules, Snapshot  # noqa: E402
+from dustsweep.core.policy import Policy  # noqa: E402
+from dustsweep.core.valuation import Valuer  # noqa: E402
 from dustsweep.exchanges.binance.parse import parse_markets, parse_prices  # noqa: E402
-from dustsweep.models import Balance, MarketRules, Snapshot  # noqa: E402
-from dustsweep.policy import Policy  # noqa: E402
-from dustsweep.state import RulesCache  # noqa: E402
-from dustsweep.valuation import Valuer  # noqa: E402
+from dustsweep.storage.state import RulesCache  # noqa: E402
 
 REAL = REPO.parent / "shared" / "fixtures" / "real"
 BUNDLED = REPO / "dustsweep" / "sim" / "data"

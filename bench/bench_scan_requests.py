@@ -5,7 +5,7 @@ matters: with the rules cache warm, each account should need at most 3 requests 
 prices, conversion eligibility), sent at once, so the scan takes about one round trip however
 many accounts there are. This starts the demo simulator (one Binance and one Bybit account,
 real rules and prices), writes a config for its two accounts, and runs
-``dustsweep.service.App.scan`` twice: cold cache, then warm. It prints the requests each
+``dustsweep.services.app.App.scan`` twice: cold cache, then warm. It prints the requests each
 account's exchange processed (counted by the simulator itself) and then the wall time of the
 same two scans with 50 ms added to every request, in round trips of that latency.
 
@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from dustsweep.config import load_config  # noqa: E402
-from dustsweep.service import App  # noqa: E402
+from dustsweep.config.load import load_config  # noqa: E402
+from dustsweep.services.app import App  # noqa: E402
 from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml  # noqa: E402
 from dustsweep.sim.run import RunningSim, start_sim  # noqa: E402
 

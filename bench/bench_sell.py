@@ -6,7 +6,7 @@ so it should cost about ``ceil(100 / concurrency)`` round trips, plus one of sla
 simulated account holding 100 small, sellable balances (the bundled market list has only ~50
 base assets, so 100 synthetic symbols are added through the scenario's ``add_symbols``, each a
 copy of a real raw symbol object with a new name), plans the sale with the real planner and
-runs it with ``dustsweep.executor.execute_sells`` through the real adapter (python-binance or
+runs it with ``dustsweep.sell.execute.execute_sells`` through the real adapter (python-binance or
 pybit) at each concurrency. It prints the wall time, the requests the simulator processed, the
 wall time in round trips of latency, the target, and the speed-up over concurrency 1.
 
@@ -47,15 +47,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from dustsweep import executor_state  # noqa: E402
-from dustsweep.classify import classify  # noqa: E402
+from dustsweep.core.classify import classify  # noqa: E402
+from dustsweep.core.models import MarketRules, Snapshot  # noqa: E402
+from dustsweep.core.plan import SellPlan, plan_sells  # noqa: E402
+from dustsweep.core.policy import Policy  # noqa: E402
 from dustsweep.exchanges.base import Credentials, Exchange  # noqa: E402
-from dustsweep.executor import FILLED, ExecutionContext, execute_sells  # noqa: E402
-from dustsweep.ledger import Ledger  # noqa: E402
-from dustsweep.models import MarketRules, Snapshot  # noqa: E402
-from dustsweep.planner import SellPlan, plan_sells  # noqa: E402
-from dustsweep.policy import Policy  # noqa: E402
+from dustsweep.sell import shared as executor_state  # noqa: E402
+from dustsweep.sell.execute import FILLED, ExecutionContext, execute_sells  # noqa: E402
 from dustsweep.sim.run import RunningSim, start_sim  # noqa: E402
+from dustsweep.storage.ledger import Ledger  # noqa: E402
 
 DATA = REPO / "dustsweep" / "sim" / "data"
 KEY, SECRET = "bench-sell-key-0001", "bench-sell-secret-0001"

@@ -139,7 +139,7 @@ class BanRegistry:
         return ban
 
     def _save(self, path: Path) -> None:
-        from dustsweep.state import write_atomically
+        from dustsweep.storage.state import write_atomically
 
         with self._lock:
             data = {f"{b.exchange} {b.host}": b.until_ms for b in self._bans.values()}

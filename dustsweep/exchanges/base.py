@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from dustsweep.exchanges.signing import Signer, hmac_signer
-from dustsweep.models import (
+from dustsweep.core.models import (
     Balance,
     ConversionPreview,
     ConversionResult,
     MarketRules,
     OrderResult,
 )
+from dustsweep.exchanges.signing import Signer, hmac_signer
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dustsweep.errors import Banned
 from dustsweep.exchanges.bans import BANS_FILE_NAME, REGISTRY, BanActive, iso_utc
 from dustsweep.exchanges.base import Credentials
 from dustsweep.sim.demo import DEMO_SCENARIO
+from tests.cli.test_scan import BINANCE_KEY, BINANCE_SECRET, accounts_for
+from tests.cli.test_scan import keys as keys  # the fixture
 from tests.conftest import write_config
-from tests.test_cli_scan import BINANCE_KEY, BINANCE_SECRET, accounts_for
-from tests.test_cli_scan import keys as keys  # the fixture
 
 pytestmark = pytest.mark.usefixtures("keys")
 

@@ -18,6 +18,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
+from dustsweep.core.lots import fmt
+from dustsweep.core.models import (
+    Balance,
+    ConversionPreview,
+    ConversionResult,
+    MarketRules,
+    OrderResult,
+)
 from dustsweep.errors import (
     AuthError,
     Banned,
@@ -35,8 +43,6 @@ from dustsweep.exchanges.binance.capabilities import CAPABILITIES
 from dustsweep.exchanges.binance.convert import ConvertApi
 from dustsweep.exchanges.binance.errors import CONVERT, ORDER, READ, CallContext, unavailable
 from dustsweep.exchanges.binance.transport import BinanceTransport, SdkParts
-from dustsweep.lots import fmt
-from dustsweep.models import Balance, ConversionPreview, ConversionResult, MarketRules, OrderResult
 
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _DUST_CONVERT = "asset/dust-convert"

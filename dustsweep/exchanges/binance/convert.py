@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from dustsweep.core.lots import fmt
 from dustsweep.errors import ConversionRejected, ExchangeError
 from dustsweep.exchanges.binance import convert_parse as rfq
 from dustsweep.exchanges.binance.convert_parse import ConvertOrder, ConvertPair, ConvertQuote
 from dustsweep.exchanges.binance.errors import CONVERT
 from dustsweep.exchanges.binance.transport import BinanceTransport
-from dustsweep.lots import fmt
 
 NO_SUCH_ORDER = -2013  # "Order does not exist."
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dustsweep.core.lots import combine_steps
+from dustsweep.core.models import Balance, MarketRules, OrderResult
 from dustsweep.exchanges.amounts import amount
-from dustsweep.lots import combine_steps
-from dustsweep.models import Balance, MarketRules, OrderResult
 
 ZERO = Decimal(0)
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from dustsweep.core.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
 from dustsweep.exchanges.binance.parse import ZERO, as_dict, as_list, dec, ms
-from dustsweep.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
 
 
 def preview_bnb(body: object) -> ConversionPreview:

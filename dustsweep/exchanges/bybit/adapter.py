@@ -16,6 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from dustsweep.core.lots import fmt
+from dustsweep.core.models import (
+    Balance,
+    ConversionPreview,
+    ConversionResult,
+    MarketRules,
+    OrderResult,
+)
 from dustsweep.errors import ExchangeError
 from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.bybit import checks, parse
@@ -25,14 +33,6 @@ from dustsweep.exchanges.bybit.convert_parse import ConvertPair, ConvertQuote, C
 from dustsweep.exchanges.bybit.errors import ORDER
 from dustsweep.exchanges.bybit.smallbalance import SmallBalanceConverter
 from dustsweep.exchanges.bybit.wire import BybitWire
-from dustsweep.lots import fmt
-from dustsweep.models import (
-    Balance,
-    ConversionPreview,
-    ConversionResult,
-    MarketRules,
-    OrderResult,
-)
 
 # After an order is accepted Bybit answers with ids only; the fill is read back. A market order
 # is final within milliseconds, so a short poll suffices; the caller reconciles anything slower.

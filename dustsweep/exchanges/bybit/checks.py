@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dustsweep.core.models import Balance
 from dustsweep.errors import AuthError, ExchangeError
 from dustsweep.exchanges.bybit import parse
 from dustsweep.exchanges.bybit.errors import Wire, is_unavailable
-from dustsweep.models import Balance
 
 MAX_CLOCK_OFFSET_MS = 1000
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from decimal import Decimal
 
+from dustsweep.core.models import ZERO
 from dustsweep.errors import ConversionRejected, ExchangeError, ServerError
 from dustsweep.exchanges.bybit.convert_parse import (
     ConvertCoin,
@@ -28,7 +29,6 @@ from dustsweep.exchanges.bybit.convert_parse import (
 )
 from dustsweep.exchanges.bybit.errors import CONVERSION, Wire
 from dustsweep.exchanges.bybit.parse import result_of
-from dustsweep.models import ZERO
 
 ACCOUNT_TYPE = "eb_convert_uta"
 # A quote lives 15 s (bybit-api.md §6.1); used only when an answer has no expiredTime.

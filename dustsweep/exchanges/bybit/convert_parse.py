@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from dustsweep.core.models import ZERO
 from dustsweep.exchanges.bybit.parse import dec, positive_or_none
-from dustsweep.models import ZERO
 
 FINAL_STATUSES = frozenset({"success", "failure"})
 SUCCESS = "success"

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.exchanges.amounts import amount as checked_amount
-from dustsweep.models import (
+from dustsweep.core.models import (
     ZERO,
     Balance,
     ConversionLine,
@@ -22,6 +21,7 @@ from dustsweep.models import (
     MarketRules,
     OrderResult,
 )
+from dustsweep.exchanges.amounts import amount as checked_amount
 
 Json = Mapping[str, Any]
 

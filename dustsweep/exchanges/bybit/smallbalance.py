@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dustsweep.core.models import ConversionPreview, ConversionResult
 from dustsweep.errors import ConversionRejected, ExchangeError, NetworkError, ServerError
 from dustsweep.exchanges.bybit import parse as parse
 from dustsweep.exchanges.bybit.capabilities import MAX_COINS_PER_QUOTE, TARGETS
 from dustsweep.exchanges.bybit.errors import CONVERSION, Wire, is_unavailable
-from dustsweep.models import ConversionPreview, ConversionResult
 
 ACCOUNT_TYPE = "eb_convert_uta"
 QUOTE_MARGIN_MS = 1000  # re-quote when less than this is left (the execute round trip)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from dustsweep.lots import floor_to_step
+from dustsweep.core.lots import floor_to_step
 from dustsweep.sim.bybit.accounts import SimAccount
 from dustsweep.sim.bybit.market import BybitMarket
 from dustsweep.sim.bybit.order_model import BybitOrder, Execution

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from dustsweep.core.models import ConversionPreview, DustCandidate
 from dustsweep.errors import (
     AuthError,
     Banned,
@@ -34,7 +35,6 @@ from dustsweep.exchanges.binance.adapter import BinanceExchange
 from dustsweep.exchanges.binance.budget import WeightBudget
 from dustsweep.exchanges.binance.errors import ORDER, CallContext, from_api_error
 from dustsweep.exchanges.binance.parse import market_rules, parse_markets, parse_order
-from dustsweep.models import ConversionPreview, DustCandidate
 from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
 

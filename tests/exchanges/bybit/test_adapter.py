@@ -24,6 +24,7 @@ import pybit._helpers
 import pytest
 from pybit.unified_trading import HTTP
 
+from dustsweep.core.models import Balance, ConversionPreview
 from dustsweep.errors import (
     AuthError,
     Banned,
@@ -41,7 +42,6 @@ from dustsweep.exchanges.bybit.adapter import BybitExchange
 from dustsweep.exchanges.bybit.errors import CallContext, from_ret_code, scrub
 from dustsweep.exchanges.bybit.limits import RateBudget
 from dustsweep.exchanges.bybit.wire import Clock, new_session
-from dustsweep.models import Balance, ConversionPreview
 from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer

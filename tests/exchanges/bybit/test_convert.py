@@ -1,7 +1,7 @@
 """Bybit regular Convert (/v5/asset/exchange/*) as the converter's Convert-quote route.
 
 Through the real pybit client against the project's Bybit simulator on 127.0.0.1: the pairs and
-their per-coin limits (query-coin-list), and whole conversions through ``dustsweep.converter``
+their per-coin limits (query-coin-list), and whole conversions through ``dustsweep.convert.execute``
 (quote-apply -> convert-execute -> convert-result-query), checked on the exchange's side
 (balances, executions, request counts) and in the ledger. The simulator's Convert minimum is a
 USDT value per request (``single_from_min_value``); it is lowered here so that a balance of a few
@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from dustsweep.converter import Route, execute_conversion, fetch_convert_limits
-from dustsweep.converter_caps import ConvertStatusByQuote, RfqConvert
+from dustsweep.convert.caps import ConvertStatusByQuote, RfqConvert
+from dustsweep.convert.execute import Route, execute_conversion, fetch_convert_limits
 from dustsweep.errors import ConversionRejected, ExitCode
 from dustsweep.exchanges.bybit.convert_parse import floor_to_places
-from tests.test_converter import KEY, SECRET, Desk, DeskFactory
-from tests.test_converter import desk as desk  # the fixture
-from tests.test_converter_bybit import bybit_section, dust
+from tests.convert.test_execute import KEY, SECRET, Desk, DeskFactory
+from tests.convert.test_execute import desk as desk  # the fixture
+from tests.convert.test_execute_bybit import bybit_section, dust
 
 D = Decimal
 COIN_LIST = "/v5/asset/exchange/query-coin-list"

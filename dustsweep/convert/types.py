@@ -1,0 +1,174 @@
+"""What the conversion executor is handed and what it hands back.
+
+Kept apart from the machinery so the CLI and the renderers can import these types cheaply.
+Statuses per asset: ``planned`` (a dry run), ``converted``, ``failed`` (the exchange refused or
+did not convert it), ``skipped`` (not attempted: no longer eligible, cool-down, an earlier
+conversion still unresolved) and ``unknown`` (it may have happened: the ledger record stays
+pending and the next run settles it with ``reconcile_pending_conversions``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from dustsweep.core.models import ZERO
+from dustsweep.errors import ExitCode
+from dustsweep.exchanges.base import Exchange
+from dustsweep.run.ids import new_run_token
+from dustsweep.storage.ledger import Ledger
+
+PLANNED = "planned"
+CONVERTED = "converted"
+FAILED = "failed"
+SKIPPED = "skipped"
+UNKNOWN = "unknown"
+CONVERSION_STATUSES = frozenset({PLANNED, CONVERTED, FAILED, SKIPPED, UNKNOWN})
+
+DEFAULT_RECONCILE_WINDOW_S = 60.0  # how long to keep asking after a lost answer
+DEFAULT_CONVERT_POLL_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
+DEFAULT_COOLDOWN_S = 6 * 3600
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(kw_only=True)
+class ConversionContext:
+    """Everything one account's conversion run needs.
+
+    ``cooldown_s`` (config ``cooldown_hours``) dates the end of a cool-down the exchange itself
+    reports. ``sleep`` is every wait (reconciliation back-off, Convert status polls) and
+    ``now_ms`` the local clock: both injectable so tests run fast. The exchange's own time is
+    ``now_ms() + exchange.clock_offset_ms``.
+    """
+
+    exchange: Exchange
+    ledger: Ledger
+    run_id: int | None
+    exchange_name: str
+    account: str
+    cooldown_s: int = DEFAULT_COOLDOWN_S
+    sleep: Callable[[float], None] = time.sleep
+    now_ms: Callable[[], int] = wall_clock_ms
+    reconcile_window_s: float = DEFAULT_RECONCILE_WINDOW_S
+    convert_poll_s: tuple[float, ...] = DEFAULT_CONVERT_POLL_S
+    run_token: str = field(default_factory=new_run_token)
+
+    def server_now_ms(self) -> int:
+        return self.now_ms() + int(self.exchange.clock_offset_ms)
+
+    def server_now(self) -> datetime:
+        """The exchange's time: conversion records are stamped with it, so their age and the
+        exchange's log times are measured on one clock."""
+        return datetime.fromtimestamp(self.server_now_ms() / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionLineOutcome:
+    """What became of one asset.
+
+    ``received`` is what arrived in ``target`` after the fee (None: it converted but the
+    exchange did not say how much); ``fee`` is in ``fee_asset``. ``client_id`` is the id the
+    ledger knows the conversion by (Binance dust-convert clientId, Bybit quote id, Convert
+    quote id, or a derived id); ``transfer_id`` the exchange's transfer/order id.
+    ``cooldown``: skipped because the exchange's cool-down was running.
+    """
+
+    asset: str
+    route: str
+    amount: Decimal
+    status: str
+    target: str
+    received: Decimal | None = ZERO
+    fee: Decimal | None = ZERO
+    fee_asset: str | None = None
+    error: str | None = None
+    client_id: str | None = None
+    transfer_id: str | None = None
+    record_id: int | None = None
+    cooldown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeTotals:
+    """Sums of what converted: received and fees per asset, and counts per status."""
+
+    received: dict[str, Decimal]
+    fees: dict[str, Decimal]
+    counts: dict[str, int]
+    unreported: int  # converted lines whose amounts the exchange did not report
+
+
+@dataclass
+class ConversionOutcome:
+    """One account's conversion run (or the settling of earlier pending ones).
+
+    ``lines``: one per planned asset. ``settled``: pending records of earlier runs settled
+    first (``reconcile_pending_conversions``). ``cooldown_until_ms`` is set when the exchange's
+    cool-down stopped (part of) the run; ``clock_offset_ms`` when the run had to re-measure
+    the clock (the caller saves it).
+    """
+
+    target: str
+    lines: list[ConversionLineOutcome] = field(default_factory=list)
+    settled: list[ConversionLineOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cooldown_until_ms: int | None = None
+    cooldown_message: str | None = None
+    clock_offset_ms: int | None = None
+
+    def by_status(self, status: str) -> list[ConversionLineOutcome]:
+        return [line for line in self.lines if line.status == status]
+
+    @property
+    def status(self) -> str:
+        """``converted`` (all attempted converted), ``partial``, ``failed``, ``unknown``,
+        ``cooldown``, ``planned`` or ``nothing``."""
+        statuses = {line.status for line in self.lines}
+        done = CONVERTED in statuses
+        bad = statuses & {FAILED, UNKNOWN}
+        if done and bad:
+            return "partial"
+        if done:
+            return CONVERTED
+        if FAILED in bad:
+            return FAILED
+        if bad:
+            return UNKNOWN
+        if any(line.cooldown for line in self.lines):
+            return "cooldown"
+        if PLANNED in statuses:
+            return PLANNED
+        return "nothing"
+
+    def totals(self) -> OutcomeTotals:
+        received: dict[str, Decimal] = {}
+        fees: dict[str, Decimal] = {}
+        counts: dict[str, int] = {}
+        unreported = 0
+        for line in self.lines:
+            counts[line.status] = counts.get(line.status, 0) + 1
+            if line.status != CONVERTED:
+                continue
+            if line.received is None:
+                unreported += 1
+            else:
+                received[line.target] = received.get(line.target, ZERO) + line.received
+            if line.fee is not None and line.fee_asset is not None:
+                fees[line.fee_asset] = fees.get(line.fee_asset, ZERO) + line.fee
+        return OutcomeTotals(received, fees, counts, unreported)
+
+    @property
+    def exit_code_hint(self) -> ExitCode:
+        """0: every eligible asset converted (assets left out on purpose are no failure);
+        4: a conversion failed or its outcome is unknown; 5: the cool-down stopped it."""
+        if any(line.status in (FAILED, UNKNOWN) for line in self.lines):
+            return ExitCode.PARTIAL
+        if self.cooldown_until_ms is not None or any(line.cooldown for line in self.lines):
+            return ExitCode.NOT_NOW
+        return ExitCode.OK

@@ -1,0 +1,185 @@
+"""The convert command's output: the plan, the results, and the JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def conversion_row(line: Any, planned: Any = None) -> dict[str, Any]:
+    """One asset in the ``convert --json`` contract."""
+    row = {
+        "asset": line.asset,
+        "route": line.route,
+        "amount": dec(line.amount),
+        "status": line.status,
+        "target": line.target,
+        "received": dec(line.received),
+        "fee": dec(line.fee),
+        "fee_asset": line.fee_asset,
+        "client_id": getattr(line, "client_id", None),
+        "transfer_id": getattr(line, "transfer_id", None),
+        "error": getattr(line, "error", None),
+    }
+    if planned is not None:
+        row.update(
+            {
+                "fee_rate": dec(planned.fee_rate),
+                "value": dec(planned.value),
+                "received_value": dec(planned.received_value),
+                "fee_value": dec(planned.fee_value),
+                "runner_up": planned.choice.runner_up.value if planned.choice.runner_up else None,
+                "runner_up_net": dec(planned.choice.runner_up_net),
+            }
+        )
+    return row
+
+
+def convert_rows(item: Any) -> list[dict[str, Any]]:
+    from dustsweep.convert.execute import planned_conversion_outcomes
+
+    if item.plan is None:
+        return []
+    by_asset = {c.asset: c for c in item.plan.conversions}
+    if item.outcome is not None:
+        lines = item.outcome.lines
+    else:
+        lines = planned_conversion_outcomes(item.plan)
+    return [conversion_row(line, by_asset.get(line.asset)) for line in lines]
+
+
+def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:
+    """The ``convert --json`` contract (README "convert --json")."""
+    accounts = []
+    received: list[tuple[str | None, Decimal]] = []
+    fees: list[tuple[str | None, Decimal]] = []
+    for item in items:
+        rows = convert_rows(item)
+        for row in rows:
+            if row["status"] == "converted":
+                received.append((row["target"], Decimal(row["received"] or 0)))
+                fees.append((row["fee_asset"], Decimal(row["fee"] or 0)))
+        accounts.append(
+            {
+                "name": item.name,
+                "exchange": item.exchange,
+                "target": item.target,
+                "conversions": rows,
+                "left": [{"asset": s.asset, "reason": s.reason} for s in item.plan.skipped]
+                if item.plan
+                else [],
+                "settled": [conversion_row(line) for line in item.settled],
+                "cooldown_until": iso_ms(item.cooldown.until_ms) if item.cooldown else None,
+                "cooldown": str(item.cooldown) if item.cooldown else None,
+                "note": item.note,
+                "error": str(item.error) if item.error else None,
+            }
+        )
+    return {
+        "dry_run": dry_run,
+        "accounts": accounts,
+        "totals": {
+            "conversions": sum(len(a["conversions"]) for a in accounts),
+            "received": sum_by_asset(received),
+            "fees": sum_by_asset(fees),
+        },
+    }
+
+
+def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> None:
+    from rich.table import Table
+
+    for item in items:
+        title = f"{item.name} ({item.exchange})"
+        for line in item.settled:
+            console.print(f"  settled from an earlier run: {line.asset} {line.status}")
+        if item.error is not None:
+            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {item.error}")
+            continue
+        if item.cooldown is not None:
+            console.print(f"[bold]{title}[/bold]: [yellow]not now[/yellow]: {item.cooldown}")
+            continue
+        if item.note is not None:
+            console.print(f"[bold]{title}[/bold]: {item.note}")
+            continue
+        plan = item.plan
+        if plan is None or not plan.conversions:
+            console.print(f"[bold]{title}[/bold]: nothing to convert")
+            if plan is None:
+                continue
+        if plan.conversions:
+            table = Table(title=f"{title}: convert to {plan.target}", title_justify="left")
+            for column in (
+                "Asset",
+                "Amount",
+                "Route",
+                f"Receive {plan.target}",
+                "Fee",
+                f"Fee {quote}",
+                f"Net {quote}",
+                "Runner-up",
+            ):
+                table.add_column(column)
+            for c in plan.conversions:
+                runner = c.choice.runner_up_option
+                runner_text = (
+                    f"{runner.label} ({money(c.choice.runner_up_net)})" if runner else "leave"
+                )
+                rate = f" ({dec(c.fee_rate * 100)}%)" if c.fee_rate is not None else ""
+                table.add_row(
+                    c.asset,
+                    dec(c.amount),
+                    c.choice.option.label if c.choice.option else c.route.value,
+                    dec(c.received) or "?",
+                    f"{dec(c.fee) or '?'}{rate}",
+                    money(c.fee_value),
+                    money(c.received_value),
+                    runner_text,
+                )
+            console.print(table)
+            totals = plan.totals
+            console.print(
+                f"  {len(plan.conversions)} conversion(s): receive {dec(totals.received)} "
+                f"{plan.target} ({money(totals.received_value)} {quote}), fees "
+                f"{dec(totals.fee)} {plan.target} ({money(totals.fee_value)} {quote})"
+            )
+        for skip in plan.skipped:
+            console.print(f"  left {skip.asset}: {skip.reason}")
+        console.print()
+
+
+def print_convert_results(console: Console, items: Sequence[Any]) -> None:
+    from rich.table import Table
+
+    for item in items:
+        if item.outcome is None:
+            if item.error is not None and item.plan is not None:
+                console.print(f"[bold]{item.name}[/bold]: [red]failed[/red]: {item.error}")
+            continue
+        table = Table(title=f"{item.name} ({item.exchange}): conversions", title_justify="left")
+        for column in ("Asset", "Route", "Status", "Amount", "Received", "Fee", "Id", "Note"):
+            table.add_column(column)
+        for line in item.outcome.lines:
+            style = "green" if line.status == "converted" else "red"
+            table.add_row(
+                line.asset,
+                line.route,
+                f"[{style}]{line.status}[/]",
+                dec(line.amount),
+                f"{dec(line.received) or '?'} {line.target}",
+                f"{dec(line.fee) or '?'} {line.fee_asset or ''}".strip(),
+                line.transfer_id or line.client_id or "",
+                line.error or "",
+            )
+        console.print(table)
+        for note in item.outcome.notes:
+            console.print(f"  note: {note}")
+        if item.cooldown is not None:
+            console.print(f"  [yellow]{item.cooldown}[/yellow]")
+        console.print()

@@ -1,0 +1,392 @@
+"""One planned sell, from the pending ledger record to its final outcome.
+
+The rules, in the order they apply:
+- the ledger record (status ``pending``, with the client id) is written BEFORE the order is
+  sent, and updated after, so a crash in between leaves something to reconcile;
+- an unknown outcome (no answer, 5xx, a lost response, a duplicate id) is settled by asking the
+  exchange for that client id; the order is re-sent (once, under a new id and record) only when
+  it is confirmed never placed, otherwise it stays ``unknown`` and its record ``pending``;
+- a refusal is reacted to once per cause: stale rules (refresh once per run, re-plan, retry),
+  a halted market (re-plan on another), a balance that changed (read it, re-plan);
+- a rate limit is waited out and checked; a timestamp rejection re-measures the clock; a ban
+  stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+
+from dustsweep.core.models import ZERO, MarketRules, OrderResult
+from dustsweep.core.plan import PlannedOrder, replan_asset
+from dustsweep.errors import (
+    Banned,
+    ClockSkew,
+    ExchangeError,
+    NetworkError,
+    OrderRejected,
+    RateLimited,
+    ServerError,
+)
+from dustsweep.sell.reconcile import (
+    DEFAULT_RATE_WAIT_S,
+    OrderLookup,
+    final_error,
+    outcome_status,
+    record_final,
+)
+from dustsweep.sell.shared import Baseline, RunState
+from dustsweep.sell.steps import (
+    Attempt,
+    NeverPlaced,
+    NotSent,
+    Placed,
+    Refused,
+    Retries,
+    Sent,
+    Tries,
+    Unknown,
+)
+from dustsweep.sell.types import REJECTED, SKIPPED, UNKNOWN, OrderOutcome
+
+logger = logging.getLogger(__name__)
+
+MAX_RATE_RETRIES = 3  # 429s in a row for one order before it is skipped
+MAX_SENDS = 6  # sends of one planned order in all (re-plans and one re-send included)
+
+
+class OrderJob:
+    """Runs one planned order to its outcome. One job per order; jobs run concurrently."""
+
+    def __init__(
+        self,
+        state: RunState,
+        order: PlannedOrder,
+        *,
+        quotes: tuple[str, ...] | None,
+        followup: bool = False,
+    ) -> None:
+        self.state = state
+        self.ctx = state.ctx
+        self.order = order
+        self.quotes = quotes
+        self.followup = followup
+        self.attempt: Attempt | None = None  # the latest send, for crash reports
+        self.lookup = OrderLookup(
+            self.ctx.exchange,
+            self.ctx.sleep,
+            on_banned=state.ban,
+            fix_clock=state.fix_clock,
+            max_rate_wait_s=self.ctx.max_rate_wait_s,
+        )
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self) -> OrderOutcome:
+        tries = Tries()
+        current: PlannedOrder | OrderOutcome | str = self._with_fresh_rules(self.order)
+        latest = self.order
+        while isinstance(current, PlannedOrder):
+            latest = current
+            stopped = self.state.stopped
+            if stopped is not None:
+                return self._outcome(current, SKIPPED, stopped, self.attempt)
+            if tries.sends >= MAX_SENDS:
+                return self._outcome(current, SKIPPED, "gave up after too many attempts")
+            tries.sends += 1
+            attempt = self._open(current)
+            current = self._handle(attempt, self._send(attempt), tries)
+        if isinstance(current, str):
+            return self._outcome(latest, SKIPPED, current, self.attempt)
+        return current
+
+    def _with_fresh_rules(self, order: PlannedOrder) -> PlannedOrder | str:
+        """Re-plan before sending when another order of this run refreshed this market's rules."""
+        markets = self.state.markets
+        if markets.get(order.symbol) == self.ctx.snapshot.markets.get(order.symbol):
+            return order
+        return self._replan(order, markets=markets)
+
+    def _open(self, order: PlannedOrder) -> Attempt:
+        """Choose the client id and write the pending record, before anything is sent."""
+        client_id = self.state.ids.next(order.asset)
+        record_id = self.ctx.ledger.add(
+            run_id=self.ctx.run_id,
+            exchange=self.ctx.exchange_name,
+            account=self.ctx.account,
+            kind="order",
+            asset=order.asset,
+            qty=order.qty,
+            status="pending",
+            received_asset=order.quote_asset,
+            price=order.price,
+            market=order.symbol,
+            client_id=client_id,
+        )
+        self.attempt = Attempt(order, client_id, record_id)
+        return self.attempt
+
+    def _handle(
+        self, attempt: Attempt, sent: Sent, tries: Tries
+    ) -> PlannedOrder | OrderOutcome | str:
+        """Record what the send came to; the next order to send, or the outcome."""
+        ledger = self.ctx.ledger
+        if isinstance(sent, Placed):
+            record_final(ledger, attempt.record_id, sent.result)
+            return self._filled(attempt, sent.result)
+        if isinstance(sent, Unknown):
+            order_id = sent.result.order_id if sent.result else None
+            ledger.update(attempt.record_id, order_id=order_id, error=sent.reason)  # stays pending
+            return self._outcome(attempt.order, UNKNOWN, sent.reason, attempt, sent.result)
+        if isinstance(sent, NotSent):
+            ledger.update(attempt.record_id, status="failed", error=sent.reason)
+            return self._outcome(attempt.order, SKIPPED, sent.reason, attempt)
+        if isinstance(sent, NeverPlaced):
+            ledger.update(attempt.record_id, status="failed", error=sent.reason)
+            if tries.resent:
+                return self._outcome(attempt.order, SKIPPED, sent.reason, attempt)
+            tries.resent = True
+            logger.info("%s never reached the exchange; sending it once more", attempt.client_id)
+            return attempt.order
+        ledger.update(attempt.record_id, status="rejected", error=str(sent.error))
+        return self._react(attempt, sent, tries)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _send(self, attempt: Attempt) -> Sent:
+        """Send once (plus the retries a 429 or a clock fix allow) and settle unknowns.
+
+        The sold asset and the quote are marked "in flight" in the balance book meanwhile; an
+        unknown outcome leaves them so for the rest of the run (see BalanceBook).
+        """
+        assets = (attempt.order.asset, attempt.order.quote_asset)
+        baseline = self.state.balances.baseline(attempt.order.asset)
+        self.state.balances.begin(*assets)
+        sent: Sent = Unknown("interrupted")
+        try:
+            sent = self._send_with_retries(attempt, baseline)
+        finally:
+            if not isinstance(sent, Unknown):
+                moved = isinstance(sent, Placed) and sent.result.filled_qty > 0
+                self.state.balances.done(*assets, moved=moved)
+        return sent
+
+    def _send_with_retries(self, attempt: Attempt, baseline: Baseline) -> Sent:
+        order = attempt.order
+        retries = Retries()
+        while True:
+            stopped = self.state.stopped
+            if stopped is not None:
+                return NotSent(stopped)
+            self.state.gate.wait()
+            if self.state.pacer is not None:
+                self.state.pacer.wait_turn()
+            try:
+                result = self.ctx.exchange.market_sell(order.symbol, order.qty, attempt.client_id)
+            except ExchangeError as err:
+                answer = self._on_error(attempt, err, baseline, retries)
+                if answer is None:
+                    continue
+                return answer
+            except ValueError as err:  # the adapter refused the input before sending
+                return NotSent(str(err))
+            if not result.final:
+                return self._await_final(attempt, result)
+            return Placed(result)
+
+    def _on_error(
+        self, attempt: Attempt, err: ExchangeError, baseline: Baseline, retries: Retries
+    ) -> Sent | None:
+        """What a failed send means; None: send the same order (same id) again."""
+        if isinstance(err, RateLimited):
+            retries.rate_limits += 1
+            return self._after_rate_limit(attempt, err, retries.rate_limits, baseline)
+        if isinstance(err, ClockSkew):
+            problem = "the clock is still rejected" if retries.clock else self.state.fix_clock()
+            retries.clock = True
+            return None if problem is None else NotSent(f"{err}; {problem}")
+        if isinstance(err, Banned):
+            # The ban may have been answered after the order executed: unknown, left pending
+            # for the next run to settle (nothing is asked while banned).
+            stopped = self.state.ban(err)
+            return Unknown(f"{stopped}; whether this order executed is not known yet")
+        if isinstance(err, (NetworkError, ServerError)):
+            return self._settle(attempt, str(err), baseline)
+        if isinstance(err, OrderRejected):
+            if err.kind == "duplicate":  # that id is already known: it went through
+                return self._settle(attempt, str(err), baseline)
+            return Refused(err, err.kind)
+        return Refused(err, "other")
+
+    def _after_rate_limit(
+        self, attempt: Attempt, err: RateLimited, count: int, baseline: Baseline
+    ) -> Sent | None:
+        """Wait as asked, then check the order did not go through after all (None: resend).
+
+        The same id goes out again only once the exchange has said it never saw it, the way a
+        lost answer is settled (asked over the reconcile window, then the balance): Binance
+        refuses a duplicate ``newClientOrderId`` only among OPEN orders, so a market order that
+        filled before the 429 would execute a second time under the same id. A -2013 right
+        after a send proves nothing (Binance shows new orders with a lag)."""
+        wait = err.retry_after if err.retry_after is not None else DEFAULT_RATE_WAIT_S
+        name = self.ctx.exchange_name
+        if wait > self.ctx.max_rate_wait_s:
+            return NotSent(f"rate limited by {name} for {wait:g} s; try again later")
+        if count > MAX_RATE_RETRIES:
+            return NotSent(f"still rate limited by {name} after {MAX_RATE_RETRIES} waits")
+        logger.info("rate limited; waiting %.1f s before checking %s", wait, attempt.client_id)
+        self.state.gate.hold(wait)  # the other workers wait too
+        self.ctx.sleep(wait)
+        settled = self._settle(attempt, str(err), baseline)
+        if isinstance(settled, NeverPlaced):
+            return None  # the exchange says it never saw it: the same id may go again
+        return settled
+
+    def _await_final(self, attempt: Attempt, result: OrderResult) -> Sent:
+        """Accepted but not final yet (Bybit answers with ids only): read it back."""
+        found = self.lookup.poll(attempt.order.symbol, attempt.client_id, self._window())
+        latest = found.order or result
+        if latest.final:
+            return Placed(latest)
+        return Unknown(
+            f"order {attempt.client_id} was accepted but is still {latest.status}", latest
+        )
+
+    def _settle(self, attempt: Attempt, reason: str, baseline: Baseline) -> Sent:
+        """The outcome is unknown: ask for the client id, then look at the balance."""
+        order = attempt.order
+        logger.info("%s: outcome unknown (%s); asking the exchange", attempt.client_id, reason)
+        found = self.lookup.poll(order.symbol, attempt.client_id, self._window())
+        if found.order is not None:
+            if found.order.final:
+                return Placed(found.order)
+            return Unknown(f"{reason}; the order is still {found.order.status}", found.order)
+        if found.stopped is not None:
+            return Unknown(f"{reason}; {found.stopped}")
+        if not found.not_found:
+            return Unknown(f"{reason}; the exchange could not be asked ({found.error})")
+        asked = (
+            f"{self.ctx.exchange_name} did not know order {attempt.client_id} "
+            f"for {found.waited_s:.1f} s"
+        )
+        try:
+            free, trusted = self.state.balances.check(
+                self.ctx.exchange.fetch_balances, order.asset, baseline
+            )
+        except ExchangeError as err:
+            return Unknown(f"{reason}; {asked}, and balances could not be read: {err}")
+        if not trusted:
+            return Unknown(
+                f"{reason}; {asked}, but other orders of this run moved {order.asset} "
+                "meanwhile, so its balance proves nothing; left pending for the next run"
+            )
+        if free < baseline.free:
+            return Unknown(
+                f"{reason}; {asked}, but the free {order.asset} fell from "
+                f"{format(baseline.free, 'f')} to {format(free, 'f')}; left pending"
+            )
+        return NeverPlaced(
+            f"{reason}; never placed: {asked} and the free {order.asset} did not fall"
+        )
+
+    def _window(self) -> float:
+        return max(self.ctx.reconcile_window_s, 0.0)
+
+    # -- reacting to a refusal -----------------------------------------------------------
+
+    def _react(
+        self, attempt: Attempt, refused: Refused, tries: Tries
+    ) -> PlannedOrder | OrderOutcome | str:
+        order = attempt.order
+        reason = str(refused.error)
+        if refused.kind == "filter":
+            if tries.filter_retry:
+                return f"still rejected after refreshing the market rules: {reason}"
+            tries.filter_retry = True
+            rules = self.state.fresh_rules()
+            if isinstance(rules, str):
+                return f"{reason}; {rules}"
+            return self._explain(self._replan(order, markets=rules, tries=tries), reason)
+        if refused.kind == "halted":
+            tries.excluded.add(order.symbol)
+            return self._explain(self._replan(order, tries=tries), reason)
+        if refused.kind == "insufficient":
+            if tries.insufficient_retry:
+                return f"still not enough free {order.asset}: {reason}"
+            tries.insufficient_retry = True
+            try:
+                balances = self.state.read_balances()
+            except ExchangeError as err:
+                return f"{reason}; balances could not be read again: {err}"
+            free = next((b.free for b in balances if b.asset == order.asset), ZERO)
+            return self._explain(self._replan(order, free=free, tries=tries), reason)
+        return self._outcome(order, REJECTED, reason, attempt)
+
+    def _replan(
+        self,
+        order: PlannedOrder,
+        *,
+        markets: Mapping[str, MarketRules] | None = None,
+        free: Decimal | None = None,
+        tries: Tries | None = None,
+    ) -> PlannedOrder | str:
+        return replan_asset(
+            order,
+            self.state.snapshot(),
+            self.ctx.policy,
+            markets=self.state.markets if markets is None else markets,
+            free=free,
+            exclude=tuple(tries.excluded) if tries else (),
+            quotes=self.quotes,
+        )
+
+    @staticmethod
+    def _explain(replanned: PlannedOrder | str, rejection: str) -> PlannedOrder | str:
+        if isinstance(replanned, str):
+            return f"{replanned} (after: {rejection})"
+        return replanned
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def _filled(self, attempt: Attempt, result: OrderResult) -> OrderOutcome:
+        order = attempt.order
+        return OrderOutcome(
+            asset=order.asset,
+            market=result.symbol,
+            qty=order.qty,
+            status=outcome_status(result),
+            client_order_id=attempt.client_id,
+            filled_qty=result.filled_qty,
+            proceeds=result.quote_qty,
+            fee=result.fee,
+            fee_asset=result.fee_asset,
+            residual=order.residual + (order.qty - result.filled_qty),
+            error=final_error(result),
+            quote_asset=order.quote_asset,
+            order_id=result.order_id,
+            followup=self.followup,
+            record_id=attempt.record_id,
+        )
+
+    def _outcome(
+        self,
+        order: PlannedOrder,
+        status: str,
+        error: str,
+        attempt: Attempt | None = None,
+        result: OrderResult | None = None,
+    ) -> OrderOutcome:
+        return OrderOutcome(
+            asset=order.asset,
+            market=order.symbol,
+            qty=order.qty,
+            status=status,
+            client_order_id=attempt.client_id if attempt else None,
+            residual=order.residual + order.qty,
+            error=error,
+            quote_asset=order.quote_asset,
+            order_id=result.order_id if result else None,
+            followup=self.followup,
+            record_id=attempt.record_id if attempt else None,
+        )

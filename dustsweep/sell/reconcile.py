@@ -1,0 +1,373 @@
+"""Settle orders whose outcome is unknown: ask the exchange, patiently, before anything else.
+
+"Not found" right after sending proves nothing: Binance has answered -2013 "Order does not
+exist." for seconds (once up to a minute) after accepting an order, because its order queries
+read a lagging replica, and a request that timed out on our side may still be executing. So a
+lookup keeps asking with a growing back-off for the whole reconcile window, and only an
+exchange that kept saying "not found" AND a free balance that did not fall make an order
+"never placed". Anything less stays "unknown": the ledger record stays pending, and the next
+run settles it here (``reconcile_pending``) before it plans anything new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from dustsweep.core.models import ZERO, OrderResult
+from dustsweep.errors import (
+    Banned,
+    ClockSkew,
+    ExchangeError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+)
+from dustsweep.exchanges.base import Exchange
+from dustsweep.sell.shared import ban_message
+from dustsweep.sell.types import (
+    DEFAULT_RECONCILE_WINDOW_S,
+    FILLED,
+    PARTIALLY_FILLED,
+    REJECTED,
+    SKIPPED,
+    UNKNOWN,
+    OrderOutcome,
+)
+from dustsweep.storage.ledger import Ledger
+from dustsweep.storage.records import Record
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_S: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # then 8 s until the window ends
+DEFAULT_RATE_WAIT_S = 1.0  # a 429 without Retry-After
+# A pending record this old that the exchange cannot find, while the balance cannot clear it
+# either, is closed as failed with advice to check: keeping it would stall every future run.
+STALE_PENDING_S = 24 * 3600.0
+_PRICE_PLACES = Decimal("0.000000000001")
+
+
+def backoff(window_s: float) -> Iterator[float]:
+    """Waits before each lookup: 0 first, then 0.2, 0.5, 1, 2, 4, 8, 8... within ``window_s``."""
+    yield 0.0
+    waited = 0.0
+    index = 0
+    while True:
+        delay = BACKOFF_S[min(index, len(BACKOFF_S) - 1)]
+        if waited + delay > window_s:
+            remaining = window_s - waited
+            if remaining > 1e-9:
+                yield remaining  # one last look at the very end of the window
+            return
+        waited += delay
+        index += 1
+        yield delay
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What asking the exchange about one client id found.
+
+    ``order``: the latest answer that knew the order. ``not_found``: the exchange answered
+    "does not exist" on the last answered query (no answer at all is not "not found").
+    ``stopped``: a ban message (no further requests may be sent). ``waited_s``: the back-off
+    spent.
+    """
+
+    order: OrderResult | None
+    not_found: bool
+    waited_s: float
+    error: str | None = None
+    stopped: str | None = None
+
+
+class OrderLookup:
+    """Asks ``find_order`` with back-off, riding out rate limits and dropped answers.
+
+    ``on_banned`` turns a ban into its message (and stops the run); ``fix_clock`` re-measures
+    the clock after a timestamp rejection (returns a problem or None).
+    """
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        sleep: Callable[[float], None],
+        *,
+        on_banned: Callable[[Banned], str],
+        fix_clock: Callable[[], str | None],
+        max_rate_wait_s: float = 30.0,
+    ) -> None:
+        self.exchange = exchange
+        self.sleep = sleep
+        self.on_banned = on_banned
+        self.fix_clock = fix_clock
+        self.max_rate_wait_s = max_rate_wait_s
+
+    def poll(self, symbol: str, client_id: str, window_s: float) -> Lookup:
+        """Ask until the order is found final, or the window is spent (0: ask once)."""
+        waited = 0.0
+        latest: OrderResult | None = None
+        not_found = False
+        error: str | None = None
+        for delay in backoff(window_s):
+            if delay:
+                self.sleep(delay)
+                waited += delay
+            try:
+                found = self.exchange.find_order(symbol, client_id)
+            except Banned as err:
+                return Lookup(latest, False, waited, str(err), stopped=self.on_banned(err))
+            except RateLimited as err:
+                wait = min(err.retry_after or DEFAULT_RATE_WAIT_S, self.max_rate_wait_s)
+                self.sleep(wait)
+                waited += wait
+                error = str(err)
+                continue
+            except ClockSkew as err:
+                problem = self.fix_clock()
+                error = problem or str(err)
+                continue
+            except (NetworkError, ServerError) as err:
+                error = str(err)  # no answer: neither found nor "not found"
+                continue
+            except ExchangeError as err:  # refused outright (auth...): asking again won't help
+                return Lookup(latest, False, waited, str(err))
+            error = None
+            not_found = found is None
+            if found is not None:
+                latest = found
+                if found.final:
+                    break
+        return Lookup(latest, not_found and latest is None, waited, error)
+
+
+# --------------------------------------------------------------------------- recording
+
+
+LEDGER_STATUS = {
+    "filled": "filled",
+    "partially_filled": "partially_filled",
+    "cancelled": "cancelled",
+    "rejected": "rejected",
+}
+
+
+def average_price(result: OrderResult) -> Decimal | None:
+    if result.filled_qty <= 0:
+        return None
+    return (result.quote_qty / result.filled_qty).quantize(_PRICE_PLACES).normalize()
+
+
+def record_final(ledger: Ledger, record_id: int, result: OrderResult) -> None:
+    """Write a final order into its ledger record: what was executed, received and paid."""
+    changes: dict[str, object] = {
+        "status": LEDGER_STATUS.get(result.status, "failed"),
+        "order_id": result.order_id,
+        "received_qty": result.quote_qty,
+        "fee": result.fee,
+        "fee_asset": result.fee_asset,
+        "error": None,
+    }
+    if result.filled_qty > 0:
+        changes["qty"] = result.filled_qty
+        changes["price"] = average_price(result)
+    else:
+        changes["error"] = final_error(result)
+    ledger.update(record_id, **changes)
+
+
+def outcome_status(result: OrderResult) -> str:
+    """An exchange order status as an outcome status (cancelled with nothing done: rejected)."""
+    if result.status == "filled":
+        return FILLED
+    if result.status == "partially_filled" or result.filled_qty > 0:
+        return PARTIALLY_FILLED
+    return REJECTED
+
+
+def final_error(result: OrderResult) -> str | None:
+    if result.status == "filled":
+        return None
+    if result.filled_qty > 0:
+        return f"only {format(result.filled_qty, 'f')} filled (not enough liquidity)"
+    return f"{result.status} by the exchange with nothing executed"
+
+
+# --------------------------------------------------------------------------- pending records
+
+
+class PendingContext(Protocol):
+    """What settling pending records needs (an ExecutionContext has all of it)."""
+
+    @property
+    def exchange(self) -> Exchange: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def exchange_name(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def sleep(self) -> Callable[[float], None]: ...
+    @property
+    def reconcile_window_s(self) -> float: ...
+
+
+@dataclass(kw_only=True)
+class ReconcileContext:
+    """A PendingContext for callers that have no snapshot yet (reconcile comes first)."""
+
+    exchange: Exchange
+    ledger: Ledger
+    exchange_name: str
+    account: str
+    sleep: Callable[[float], None]
+    reconcile_window_s: float = DEFAULT_RECONCILE_WINDOW_S
+
+
+def reconcile_pending(
+    ctx: PendingContext, *, now: Callable[[], datetime] | None = None
+) -> list[OrderOutcome]:
+    """Settle every pending ORDER record of this exchange/account; run it before planning.
+
+    Found final -> the record gets the fill. Not found for the rest of the window (counted
+    from when the record was written) while the free balance still covers the quantity ->
+    ``failed`` with the reason. Otherwise the record stays pending and the outcome is unknown.
+    """
+    records = [r for r in ctx.ledger.pending(ctx.exchange_name, ctx.account) if r.kind == "order"]
+    if not records:
+        return []
+    settler = _PendingSettler(ctx, now or (lambda: datetime.now(UTC)))
+    return [settler.settle(record) for record in records]
+
+
+class _PendingSettler:
+    def __init__(self, ctx: PendingContext, now: Callable[[], datetime]) -> None:
+        self.ctx = ctx
+        self.now = now
+        self.stopped: str | None = None
+        self._free: dict[str, Decimal] | None = None
+        self.lookup = OrderLookup(
+            ctx.exchange, ctx.sleep, on_banned=self._banned, fix_clock=self._fix_clock
+        )
+        self._clock_tried = False
+
+    def _banned(self, err: Banned) -> str:
+        self.stopped = ban_message(self.ctx.exchange_name, err)
+        return self.stopped
+
+    def _fix_clock(self) -> str | None:
+        if self._clock_tried:
+            return "the clock is still rejected after synchronising it"
+        self._clock_tried = True
+        try:
+            self.ctx.exchange.sync_clock()
+        except ExchangeError as err:
+            return f"the clock could not be synchronised: {err}"
+        return None
+
+    def settle(self, record: Record) -> OrderOutcome:
+        if self.stopped is not None:
+            return _from_record(record, UNKNOWN, self.stopped)
+        if not record.market or not record.client_id:
+            reason = "no market or client id was recorded, so it cannot be looked up"
+            self.ctx.ledger.update(record.id, status="failed", error=reason)
+            return _from_record(record, SKIPPED, reason)
+        age = self._age_s(record)
+        window = max(self.ctx.reconcile_window_s - age, 0.0)
+        found = self.lookup.poll(record.market, record.client_id, window)
+        if found.order is not None and found.order.final:
+            record_final(self.ctx.ledger, record.id, found.order)
+            logger.info("settled pending order %s: %s", record.client_id, found.order.status)
+            return _from_result(record, found.order)
+        if found.order is not None:
+            return _from_record(record, UNKNOWN, f"order {record.client_id} is still open")
+        if found.stopped is not None or not found.not_found:
+            return _from_record(record, UNKNOWN, found.stopped or _no_answer(found))
+        return self._not_found(record, age + found.waited_s)
+
+    def _not_found(self, record: Record, asked_s: float) -> OrderOutcome:
+        what = (
+            f"{self.ctx.exchange_name} does not know order {record.client_id} "
+            f"{_seconds(asked_s)} after it was recorded"
+        )
+        try:
+            free = self._balances().get(record.asset, ZERO)
+        except ExchangeError as err:
+            return _from_record(record, UNKNOWN, f"{what}; balances could not be read: {err}")
+        qty = record.qty or ZERO
+        if free >= qty:
+            reason = (
+                f"never placed: {what}, and the free {record.asset} "
+                f"({format(free, 'f')}) still covers the {format(qty, 'f')} it was for"
+            )
+        elif asked_s >= STALE_PENDING_S:
+            reason = (
+                f"not confirmed: {what}, and the free {record.asset} no longer covers "
+                f"{format(qty, 'f')}; check the exchange's order history"
+            )
+        else:
+            return _from_record(
+                record,
+                UNKNOWN,
+                f"{what}, but the free {record.asset} ({format(free, 'f')}) no longer covers "
+                f"{format(qty, 'f')}; left pending for the next run",
+            )
+        self.ctx.ledger.update(record.id, status="failed", error=reason)
+        return _from_record(record, SKIPPED, reason)
+
+    def _balances(self) -> dict[str, Decimal]:
+        if self._free is None:
+            self._free = {b.asset: b.free for b in self.ctx.exchange.fetch_balances()}
+        return self._free
+
+    def _age_s(self, record: Record) -> float:
+        try:
+            written = datetime.strptime(record.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        except ValueError:
+            return 0.0  # unreadable: assume it is fresh and wait the whole window
+        return max((self.now() - written).total_seconds(), 0.0)
+
+
+def _no_answer(found: Lookup) -> str:
+    return f"no answer from the exchange ({found.error or 'unknown error'})"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.0f} min"
+
+
+def _from_record(record: Record, status: str, error: str) -> OrderOutcome:
+    return OrderOutcome(
+        asset=record.asset,
+        market=record.market or "",
+        qty=record.qty or ZERO,
+        status=status,
+        client_order_id=record.client_id,
+        error=error,
+        quote_asset=record.received_asset,
+        order_id=record.order_id,
+        record_id=record.id,
+    )
+
+
+def _from_result(record: Record, result: OrderResult) -> OrderOutcome:
+    return OrderOutcome(
+        asset=record.asset,
+        market=result.symbol,
+        qty=record.qty or ZERO,
+        status=outcome_status(result),
+        client_order_id=result.client_id,
+        filled_qty=result.filled_qty,
+        proceeds=result.quote_qty,
+        fee=result.fee,
+        fee_asset=result.fee_asset,
+        error=final_error(result),
+        quote_asset=record.received_asset,
+        order_id=result.order_id,
+        record_id=record.id,
+    )

@@ -1,0 +1,79 @@
+"""What one send of an order can come to, and the bookkeeping of one order's attempts.
+
+Kept as plain data so the order job's control flow reads as "send, then act on the answer".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dustsweep.core.models import OrderResult
+from dustsweep.core.plan import PlannedOrder
+from dustsweep.errors import ExchangeError
+
+
+# What one send came to. Only ``Placed`` moved money for sure.
+@dataclass(frozen=True, slots=True)
+class Placed:
+    result: OrderResult
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The exchange refused it: nothing executed."""
+
+    error: ExchangeError
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotSent:
+    """Not sent, or answered before processing (429, clock, ban): nothing executed."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NeverPlaced:
+    """The outcome was unknown, and is now confirmed: the exchange never got it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """It may have executed; the record stays pending for the next run."""
+
+    reason: str
+    result: OrderResult | None = None
+
+
+Sent = Placed | Refused | NotSent | NeverPlaced | Unknown
+
+
+@dataclass
+class Tries:
+    """What has been tried for one planned order, so each reaction happens at most once."""
+
+    filter_retry: bool = False
+    insufficient_retry: bool = False
+    resent: bool = False
+    sends: int = 0
+    excluded: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Retries:
+    """Re-sends of the same order under the same id, after answers that executed nothing."""
+
+    rate_limits: int = 0
+    clock: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One send: the order as sent, its client id and its ledger record."""
+
+    order: PlannedOrder
+    client_id: str
+    record_id: int

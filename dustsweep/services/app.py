@@ -1,0 +1,229 @@
+"""What the commands do between parsing and rendering: open accounts, fetch snapshots, classify.
+
+Accounts are handled concurrently, and within an account the independent calls (balances,
+prices, conversion eligibility, and the rules when the cache is cold) run concurrently too.
+One account failing never hides the others: its error is kept beside them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from dustsweep.core.models import MarketRules, Snapshot
+from dustsweep.errors import Banned, ClockSkew, DustsweepError, ExchangeError
+
+if TYPE_CHECKING:
+    from dustsweep.config.schema import AccountConfig, Config
+    from dustsweep.core.classify import AccountReport
+    from dustsweep.exchanges.base import Credentials, Exchange
+    from dustsweep.storage.state import ClockOffsets, RulesCache
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+Progress = Callable[[str, str], None]
+
+
+def _no_progress(account: str, message: str) -> None:
+    return None
+
+
+@dataclass
+class AccountScan:
+    """One account's scan: the report, or the error that stopped it."""
+
+    name: str
+    exchange: str
+    snapshot: Snapshot | None = None
+    report: AccountReport | None = None
+    error: DustsweepError | None = None
+
+
+@dataclass
+class AccountHandle:
+    """An opened account: its config, adapter and where its state lives."""
+
+    config: AccountConfig
+    credentials: Credentials
+    exchange: Exchange
+    base_url: str
+    rules: dict[str, MarketRules] = field(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """The account's reading threads, kept for the whole run: the adapters hold one SDK
+        client (and its HTTP session) per thread, so new threads would mean new connections."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=self.config.name)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.exchange.close()
+
+
+class App:
+    """The state a command works with: config, state folder, caches."""
+
+    def __init__(
+        self,
+        config: Config,
+        config_path: Path,
+        env: Mapping[str, str],
+        state_dir: Path,
+        progress: Progress | None = None,
+        *,
+        quiet: bool = False,
+    ) -> None:
+        from dustsweep.storage.state import ClockOffsets, RulesCache
+
+        self.config = config
+        self.config_path = config_path
+        self.env = env
+        self.state_dir = state_dir
+        self.progress = progress or _no_progress
+        self.quiet = quiet
+        self.rules_cache: RulesCache = RulesCache(state_dir)
+        self.offsets: ClockOffsets = ClockOffsets(state_dir)
+        from dustsweep.exchanges.bans import REGISTRY
+
+        REGISTRY.attach(state_dir)  # bans earlier runs saw: no request before they end
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def resolve(self, names: Sequence[str]) -> list[tuple[AccountConfig, Credentials]]:
+        """Select accounts and resolve every secret first: bad input fails before any request."""
+        from dustsweep.config.secrets import credentials, select_accounts
+        from dustsweep.logs import configure_logging
+
+        chosen = select_accounts(self.config, list(names))
+        resolved = [(acc, credentials(acc, self.config_path, self.env)) for acc in chosen]
+        secrets = [s for _, c in resolved for s in (c.api_key, c.api_secret)]
+        configure_logging(log_file=self.config.log_file, quiet=self.quiet, secrets=secrets)
+        return resolved
+
+    def open(self, account: AccountConfig, creds: Credentials) -> AccountHandle:
+        from dustsweep.exchanges import open_exchange
+
+        exchange = open_exchange(account.exchange, creds)
+        base_url = creds.base_url or ""
+        offset = self.offsets.load(account.exchange, base_url)
+        if offset:
+            exchange.set_clock_offset(offset)
+        return AccountHandle(account, creds, exchange, base_url)
+
+    def with_clock_retry(self, handle: AccountHandle, call: Callable[[], T]) -> T:
+        """Run a signed call; on a timestamp rejection measure the offset, save it, retry once."""
+        try:
+            return call()
+        except ClockSkew:
+            offset = handle.exchange.sync_clock()
+            self.offsets.save(handle.config.exchange, handle.base_url, offset)
+            return call()
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def markets(self, handle: AccountHandle, refresh: bool) -> dict[str, MarketRules]:
+        """Rules from the on-disk cache while fresh, else from the exchange (and cached)."""
+        ttl_s = self.config.rules_ttl_hours * 3600
+        cached = (
+            None
+            if refresh
+            else self.rules_cache.load(handle.config.exchange, handle.base_url, ttl_s)
+        )
+        if cached is None:
+            self.progress(handle.config.name, "market rules")
+            fresh = handle.exchange.fetch_markets()
+            try:
+                self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+            except OSError as exc:  # a cache: the run goes on with the fresh rules
+                logger.warning(
+                    "market rules not cached: cannot write %s (%s)",
+                    self.rules_cache.path(handle.config.exchange, handle.base_url),
+                    exc.strerror or exc,
+                )
+            cached = fresh
+        handle.rules = {rule.symbol: rule for rule in cached}
+        return handle.rules
+
+    def refresh_markets(self, handle: AccountHandle) -> dict[str, MarketRules]:
+        """Rules straight from the exchange, written back to the shared cache."""
+        return self.markets(handle, refresh=True)
+
+    def snapshot(self, handle: AccountHandle, refresh: bool = False) -> Snapshot:
+        """Balances, rules, prices and conversion eligibility of one account, fetched at once.
+
+        Eligibility is a side read: when it fails (after the adapter's own retries) it becomes
+        unknown (``convertible=None``, "?" in the table, null in JSON) with a warning."""
+        name = handle.config.name
+        exchange = handle.exchange
+        self.progress(name, "balances, prices, conversion eligibility")
+        pool = handle.pool
+        balances_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_balances)
+        prices_f = pool.submit(exchange.fetch_prices)
+        convertible_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_convertible)
+        markets_f = pool.submit(self.markets, handle, refresh)
+        balances = balances_f.result()
+        prices = prices_f.result()
+        markets = markets_f.result()
+        warnings: tuple[str, ...] = ()
+        try:
+            convertible = convertible_f.result()
+        except Banned:
+            raise  # the host is banned: nothing else of this account can go on either
+        except ExchangeError as exc:
+            # A side read: eligibility feeds only the "convertible" column, so its failure
+            # makes that column unknown, never costs the account its sales.
+            convertible = None
+            warnings = (f"conversion eligibility unknown: {exc}",)
+        if convertible is None and not warnings:
+            warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
+        return Snapshot(
+            exchange=handle.config.exchange,
+            account=name,
+            balances=tuple(b for b in balances if b.free > 0 or b.locked > 0),
+            markets=markets,
+            prices=prices,
+            convertible=convertible,
+            warnings=warnings,
+        )
+
+    def scan_one(self, account: AccountConfig, creds: Credentials, refresh: bool) -> AccountScan:
+        from dustsweep.core.classify import classify
+
+        result = AccountScan(name=account.name, exchange=account.exchange)
+        handle: AccountHandle | None = None
+        try:
+            handle = self.open(account, creds)
+            result.snapshot = self.snapshot(handle, refresh)
+            result.report = classify(result.snapshot, self.config.policy())
+        except DustsweepError as exc:
+            result.error = exc
+        finally:
+            if handle is not None:
+                handle.close()
+        self.progress(account.name, "done")
+        return result
+
+    def scan(self, names: Sequence[str], refresh: bool = False) -> list[AccountScan]:
+        """Scan the chosen accounts concurrently, in config order."""
+        resolved = self.resolve(names)
+        jobs = [partial(self.scan_one, acc, cred, refresh) for acc, cred in resolved]
+        return run_concurrently(jobs)
+
+
+def run_concurrently(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent jobs in threads and return their results in order."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="account") as pool:
+        futures = [pool.submit(job) for job in jobs]
+        return [f.result() for f in futures]

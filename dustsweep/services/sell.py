@@ -1,0 +1,222 @@
+"""The sell service: plan every account's sale, then (once confirmed) execute it.
+
+Planning fetches each account concurrently; the run-wide value cap is then applied across
+accounts in config order, so ``--max-value`` and ``max_value_per_run`` bound the whole run, not
+each account. Execution goes through the executor, the only code that moves money.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dustsweep.errors import Banned, DustsweepError, ExitCode
+from dustsweep.sell.notional import JudgesNotional, NotionalCheck
+from dustsweep.services.app import AccountHandle, App, run_concurrently
+
+if TYPE_CHECKING:
+    from dustsweep.config.schema import AccountConfig
+    from dustsweep.core.classify import AccountReport
+    from dustsweep.core.models import Snapshot
+    from dustsweep.core.plan import PlannedOrder, SellPlan
+    from dustsweep.exchanges.base import Credentials
+    from dustsweep.sell.execute import OrderOutcome, SellResult
+    from dustsweep.storage.ledger import Ledger
+
+
+@dataclass(frozen=True)
+class SellOptions:
+    """What the user asked for on the command line (and the config guards)."""
+
+    to_asset: str | None = None
+    assets: frozenset[str] = frozenset()
+    max_value: Decimal | None = None
+    never_sell: frozenset[str] = frozenset()
+    followup: bool = True
+
+
+@dataclass
+class AccountSell:
+    """One account's sale from plan to result, or the error that stopped it."""
+
+    name: str
+    exchange: str
+    handle: AccountHandle | None = None
+    snapshot: Snapshot | None = None
+    report: AccountReport | None = None
+    plan: SellPlan | None = None
+    reconciled: list[OrderOutcome] = field(default_factory=list)
+    result: SellResult | None = None
+    error: DustsweepError | None = None
+    vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None  # for follow-up orders
+
+    @property
+    def actions(self) -> int:
+        return len(self.plan.orders) if self.plan else 0
+
+
+class SellRun:
+    """Plans and executes one ``dustsweep sell`` (or the selling half of a sweep)."""
+
+    def __init__(self, app: App, ledger: Ledger, options: SellOptions, *, live: bool) -> None:
+        self.app = app
+        self.ledger = ledger
+        self.options = options
+        self.live = live  # may trade: settle pending records and place orders
+        self.run_id: int | None = None
+
+    def prepare(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> list[AccountSell]:
+        """Open every account, settle what an earlier run left pending, snapshot, plan."""
+        sells = run_concurrently([partial(self._prepare_one, a, c) for a, c in resolved])
+        self._plan_all(sells)
+        run_concurrently([partial(self._check_notional, s) for s in sells if s.actions])
+        return sells
+
+    def _check_notional(self, sell: AccountSell) -> None:
+        """Re-check orders near a minimum order value at the price the exchange will judge them
+        by, where that is not the ticker price (Binance: the average price over avgPriceMins),
+        so an order that breaks NOTIONAL is never sent; re-plan it onto another market or skip."""
+        handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
+        if handle is None or plan is None or snapshot is None:
+            return
+        exchange = handle.exchange
+        if not isinstance(exchange, JudgesNotional):
+            return
+        checker = NotionalCheck(exchange, snapshot, self.app.config.policy(), self._quotes())
+        sell.plan = checker.apply(plan)
+        sell.vet = checker.check
+
+    def _quotes(self) -> tuple[str, ...] | None:
+        return (self.options.to_asset,) if self.options.to_asset else None
+
+    def _prepare_one(self, account: AccountConfig, creds: Credentials) -> AccountSell:
+        from dustsweep.core.classify import classify
+
+        sell = AccountSell(name=account.name, exchange=account.exchange)
+        try:
+            sell.handle = self.app.open(account, creds)
+            if self.live:
+                sell.reconciled = self._reconcile(sell.handle)
+            sell.snapshot = self.app.snapshot(sell.handle)
+            sell.report = classify(sell.snapshot, self.app.config.policy())
+        except DustsweepError as exc:
+            sell.error = exc
+        return sell
+
+    def _reconcile(self, handle: AccountHandle) -> list[OrderOutcome]:
+        from dustsweep.sell.execute import ReconcileContext, reconcile_pending
+
+        ctx = ReconcileContext(
+            exchange=handle.exchange,
+            ledger=self.ledger,
+            exchange_name=handle.config.exchange,
+            account=handle.config.name,
+            sleep=time.sleep,
+            reconcile_window_s=self.app.config.reconcile_window_s,
+        )
+        return reconcile_pending(ctx)
+
+    def _plan_all(self, sells: Sequence[AccountSell]) -> None:
+        from dustsweep.core.plan import plan_sells
+
+        config = self.app.config
+        caps = [c for c in (self.options.max_value, config.max_value_per_run) if c is not None]
+        remaining = min(caps) if caps else None
+        for sell in sells:
+            if sell.report is None or sell.snapshot is None:
+                continue
+            sell.plan = plan_sells(
+                sell.report,
+                sell.snapshot,
+                config.policy(),
+                to_asset=self.options.to_asset,
+                assets=self.options.assets,
+                max_value=remaining,
+                only=frozenset(config.only) or None,
+                max_value_per_asset=config.max_value_per_asset,
+                never_sell=self.options.never_sell | self._never_sell(sell) | self._unsettled(sell),
+            )
+            if remaining is not None:
+                remaining = max(Decimal(0), remaining - sell.plan.expected_value)
+
+    @staticmethod
+    def _unsettled(sell: AccountSell) -> frozenset[str]:
+        """Assets with an earlier order whose outcome is still unknown: not sold again now."""
+        return frozenset(o.asset for o in sell.reconciled if o.status == "unknown")
+
+    def _never_sell(self, sell: AccountSell) -> frozenset[str]:
+        """Hook for sweep: an account's own conversion target is never sold."""
+        return frozenset()
+
+    def execute(self, sells: Sequence[AccountSell]) -> None:
+        """Place every planned order, accounts concurrently; results land on each AccountSell."""
+        assert self.live, "only a live run places orders"
+        run_concurrently(
+            [partial(self._execute_one, s) for s in sells if s.actions and s.error is None]
+        )
+
+    def _execute_one(self, sell: AccountSell) -> None:
+        from dustsweep.sell.execute import ExecutionContext, execute_sells
+
+        handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
+        assert handle is not None and plan is not None and snapshot is not None
+        to_asset = self.options.to_asset
+        ctx = ExecutionContext(
+            exchange=handle.exchange,
+            ledger=self.ledger,
+            run_id=self.run_id,
+            exchange_name=handle.config.exchange,
+            account=handle.config.name,
+            snapshot=snapshot,
+            policy=self.app.config.policy(),
+            refresh_rules=partial(self.app.refresh_markets, handle),
+            concurrency=self.app.config.concurrency,
+            reconcile_window_s=self.app.config.reconcile_window_s,
+            sell_quotes=self._quotes(),
+            never_sell=self.options.never_sell | self._never_sell(sell),
+            followup=self.options.followup and to_asset is None,
+            vet=sell.vet,
+        )
+        try:
+            sell.result = execute_sells(plan, ctx)
+        except DustsweepError as exc:
+            sell.error = exc
+            return
+        offset = sell.result.clock_offset_ms
+        if offset is not None:
+            self.app.offsets.save(handle.config.exchange, handle.base_url, offset)
+
+    def close(self, sells: Sequence[AccountSell]) -> None:
+        for sell in sells:
+            if sell.handle is not None:
+                sell.handle.close()
+
+
+def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
+    """0 all done or nothing to do; 4 some orders (or accounts) failed; 3 nothing could be done
+    because of the exchange."""
+    errors = [s.error for s in sells if s.error is not None]
+    failed = 0
+    filled = 0
+    for sell in sells:
+        # What an earlier run left pending is settled now; only a still-unknown one is a failure.
+        failed += sum(1 for o in sell.reconciled if o.status == "unknown")
+        outcomes = sell.result.outcomes if sell.result is not None else []
+        if sell.result is not None and sell.result.banned:
+            errors.append(Banned(sell.result.banned))
+        failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
+        filled += sum(1 for o in outcomes if o.status in {"filled", "partially_filled"})
+    worked = [s for s in sells if s.error is None]
+    if not errors and not failed:
+        return ExitCode.OK
+    if errors and not worked:
+        return errors[0].exit_code
+    if errors and executed and not filled and not any(s.actions for s in worked):
+        return ExitCode.PARTIAL
+    if failed and not filled and errors:
+        return ExitCode.EXCHANGE
+    return ExitCode.PARTIAL
