@@ -56,8 +56,9 @@ def help_for(ctx: click.Context | None) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the command and turn every outcome into a documented exit code."""
     code = run(argv)
-    sys.stdout.flush()
-    sys.exit(int(code))
+    from dustsweep.cli.finish import finish
+
+    finish(int(code))
 
 
 def run(argv: Sequence[str] | None = None) -> int:
