@@ -8,7 +8,6 @@ options they share are defined once in ``cli.options``.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
