@@ -54,6 +54,9 @@ def help_for(ctx: click.Context | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the command and turn every outcome into a documented exit code."""
+    from dustsweep.services.startup import pause_collections
+
+    pause_collections()  # until the SDKs are imported (services.startup)
     code = run(argv)
     from dustsweep.cli.finish import finish
 

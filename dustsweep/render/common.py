@@ -23,8 +23,13 @@ def dec(value: Decimal | None) -> str | None:
     return text or "0"
 
 
+_PLAIN = frozenset({str, int, bool, float})
+
+
 def jsonify(value: Any) -> Any:
     """Make a value JSON-ready: Decimals as strings, enums as their value, dataclasses as dicts."""
+    if value is None or type(value) in _PLAIN:  # most leaves: no further checks (exact types,
+        return value  # so str-based enums still become their value below)
     if isinstance(value, Decimal):
         return dec(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -40,8 +45,7 @@ def jsonify(value: Any) -> Any:
 
 def print_json(document: Any, stream: IO[str] | None = None) -> None:
     out = stream or sys.stdout
-    json.dump(jsonify(document), out, indent=2)
-    out.write("\n")
+    out.write(json.dumps(jsonify(document), indent=2) + "\n")  # one write, not one per token
 
 
 def csv_cell(value: Any) -> str:

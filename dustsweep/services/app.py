@@ -215,6 +215,9 @@ class App:
             # makes that column unknown, never costs the account its sales.
             convertible = None
             warnings = (f"conversion eligibility unknown: {exc}",)
+        from dustsweep.services.startup import imports_done
+
+        imports_done()  # the SDKs are in: freeze start-up's objects, collect as usual again
         if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
         return Snapshot(
