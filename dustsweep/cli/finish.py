@@ -19,9 +19,9 @@ import threading
 
 
 def finish(code: int) -> None:
-    from dustsweep.services.public_data import WRITES
-
-    WRITES.drain()
+    public_data = sys.modules.get("dustsweep.services.public_data")  # not imported by --help
+    if public_data is not None:
+        public_data.WRITES.drain()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
