@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_main(config: Path, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DUSTSWEEP_HOME=str(state), PYTHONPATH=str(REPO))
+    command = [sys.executable, "-c", "from dustsweep.cli import main; main()"]
     return subprocess.run(
-        [sys.executable, "-c", "from dustsweep.cli import main; main()", "--config", str(config)]
-        + list(args),
+        [*command, "--config", str(config), *args],
         env=env,
         capture_output=True,
         text=True,
