@@ -16,9 +16,9 @@ spot orders per second per account (the adapter pauses before the limit, from th
 X-Bapi-Limit headers), so 100 orders cannot take less than about 4 s whatever the concurrency;
 the output prints that floor beside the target.
 
-The executor also paces orders itself (``executor_state.ORDER_RATE``), below each exchange's
-documented order limit; the output prints the floor that pacing sets, and
-``--without-pacing`` switches it off for one run to show what concurrency alone achieves.
+The executor no longer paces orders itself (there is no ``ORDER_RATE`` table any more; the
+adapters pause from the exchanges' own rate-limit headers). ``--without-pacing`` is kept so
+scripts keep working, and changes nothing while no such table exists.
 
 Run: ``.venv/bin/python bench/bench_sell.py [--exchange binance|bybit|both] [--assets 100]
 [--latency 0.05] [--concurrency 4,10] [--without-pacing]``. Concurrency 1 is always run too
