@@ -70,7 +70,7 @@ def scan_once(sim: RunningSim, app: App) -> ScanFigures:
 
 def make_app(sim: RunningSim, folder: Path) -> App:
     """A config for the demo's two accounts, with a fresh (cold) state folder."""
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / "config.toml"
     config_path.write_text(demo_config_toml(sim.url("binance"), sim.url("bybit")))
     os.chmod(config_path, 0o600)
@@ -102,17 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="dustsweep-bench-") as tmp,
         start_sim(DEMO_SCENARIO) as sim,
     ):
-        app = make_app(sim, Path(tmp) / "no-latency")
-        cold = scan_once(sim, app)
-        warm = scan_once(sim, app)
+        # A new App per scan: one App is one run (public data is shared within a run only).
+        cold = scan_once(sim, make_app(sim, Path(tmp) / "no-latency"))
+        warm = scan_once(sim, make_app(sim, Path(tmp) / "no-latency"))
         show_counts("cold", cold, None)
         show_counts("warm", warm, WARM_TARGET)
 
         for server in sim.servers.values():
             server.faults.latency_s = args.latency
-        app = make_app(sim, Path(tmp) / "latency")
-        slow_cold = scan_once(sim, app)
-        slow_warm = scan_once(sim, app)
+        slow_cold = scan_once(sim, make_app(sim, Path(tmp) / "latency"))
+        slow_warm = scan_once(sim, make_app(sim, Path(tmp) / "latency"))
         latency_ms = args.latency * 1000
         print(f"with {latency_ms:.0f} ms latency per request, both accounts scanned concurrently:")
         for label, figures in (("cold", slow_cold), ("warm", slow_warm)):

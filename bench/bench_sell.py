@@ -16,8 +16,8 @@ spot orders per second per account (the adapter pauses before the limit, from th
 X-Bapi-Limit headers), so 100 orders cannot take less than about 4 s whatever the concurrency;
 the output prints that floor beside the target.
 
-The executor also paces orders itself (the adapters' ``capabilities.order_pacing``), below each
-exchange's documented order limit; the output prints the floor that pacing sets, and
+The executor also paces orders where an adapter declares it (``capabilities.order_pacing``:
+Bybit 18 per second, Binance none); the output prints the floor that pacing sets, and
 ``--without-pacing`` switches it off for one run to show what concurrency alone achieves.
 
 Run: ``.venv/bin/python bench/bench_sell.py [--exchange binance|bybit|both] [--assets 100]

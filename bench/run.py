@@ -6,7 +6,7 @@ exactly what running each file alone prints. Benchmarks print figures next to th
 they assert nothing. A benchmark that crashes is reported and the others still run; the exit
 status is 1 if any crashed.
 
-Run: ``.venv/bin/python bench/run.py [--quick] [startup classify scan_requests sell]``.
+Run: ``.venv/bin/python bench/run.py [--quick] [startup classify scan_requests warm_scan sell]``.
 ``--quick`` uses fewer runs and a smaller sale, for a smoke test of the benchmarks themselves.
 """
 
@@ -23,11 +23,12 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ORDER = ("startup", "classify", "scan_requests", "sell")
+ORDER = ("startup", "classify", "scan_requests", "warm_scan", "sell")
 QUICK_ARGS = {
     "startup": ["--runs", "3"],
     "classify": ["--runs", "5"],
     "scan_requests": [],
+    "warm_scan": ["--runs", "3"],
     "sell": ["--assets", "20"],
 }
 

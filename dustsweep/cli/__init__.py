@@ -8,7 +8,6 @@ options they share are defined once in ``cli.options``.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,9 +54,13 @@ def help_for(ctx: click.Context | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the command and turn every outcome into a documented exit code."""
+    from dustsweep.services.startup import pause_collections
+
+    pause_collections()  # until the SDKs are imported (services.startup)
     code = run(argv)
-    sys.stdout.flush()
-    sys.exit(int(code))
+    from dustsweep.cli.finish import finish
+
+    finish(int(code))
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from dustsweep.storage.state import ClockOffsets, RulesCache
 
 T = TypeVar("T")
+# Prices shared between accounts of one host; a later look (after a sale) reads them again.
+PRICES_MAX_AGE_S = 15.0
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]
 
@@ -93,6 +96,9 @@ class App:
         self.quiet = quiet
         self.rules_cache: RulesCache = RulesCache(state_dir)
         self.offsets: ClockOffsets = ClockOffsets(state_dir)
+        from dustsweep.services.public_data import PublicData
+
+        self.public = PublicData()  # rules and prices: once per exchange host per run
         from dustsweep.exchanges.bans import REGISTRY
 
         REGISTRY.attach(state_dir)  # bans earlier runs saw: no request before they end
@@ -132,31 +138,56 @@ class App:
     # -- snapshots ------------------------------------------------------------------------------
 
     def markets(self, handle: AccountHandle, refresh: bool) -> dict[str, MarketRules]:
-        """Rules from the on-disk cache while fresh, else from the exchange (and cached)."""
-        ttl_s = self.config.rules_ttl_hours * 3600
-        cached = (
-            None
-            if refresh
-            else self.rules_cache.load(handle.config.exchange, handle.base_url, ttl_s)
+        """Rules from the on-disk cache while fresh, else from the exchange (and cached);
+        read and decoded once per exchange host per run, whatever the number of accounts."""
+        exchange, host = handle.config.exchange, handle.base_url
+        handle.rules = self.public.get(
+            "rules", exchange, host, partial(self._load_markets, handle, refresh)
         )
+        return handle.rules
+
+    def _load_markets(self, handle: AccountHandle, refresh: bool) -> dict[str, MarketRules]:
+        ttl_s = self.config.rules_ttl_hours * 3600
+        exchange, host = handle.config.exchange, handle.base_url
+        cached = None if refresh else self.rules_cache.load(exchange, host, ttl_s)
         if cached is None:
             self.progress(handle.config.name, "market rules")
-            fresh = handle.exchange.fetch_markets()
+            cached = handle.exchange.fetch_markets()
+            self._save_rules(exchange, host, cached)
+        return {rule.symbol: rule for rule in cached}
+
+    def _save_rules(self, exchange: str, host: str, rules: list[MarketRules]) -> None:
+        """Write the rules cache beside the run: a cold scan does not wait for the disk."""
+        from dustsweep.services.public_data import WRITES
+
+        def save() -> None:
             try:
-                self.rules_cache.save(handle.config.exchange, handle.base_url, fresh)
+                self.rules_cache.save(exchange, host, rules)
             except OSError as exc:  # a cache: the run goes on with the fresh rules
                 logger.warning(
                     "market rules not cached: cannot write %s (%s)",
-                    self.rules_cache.path(handle.config.exchange, handle.base_url),
+                    self.rules_cache.path(exchange, host),
                     exc.strerror or exc,
                 )
-            cached = fresh
-        handle.rules = {rule.symbol: rule for rule in cached}
-        return handle.rules
+
+        WRITES.start(f"save-rules-{exchange}", save)
 
     def refresh_markets(self, handle: AccountHandle) -> dict[str, MarketRules]:
-        """Rules straight from the exchange, written back to the shared cache."""
-        return self.markets(handle, refresh=True)
+        """Rules straight from the exchange, written back to the shared cache and shared with
+        the run's other accounts on this host."""
+        handle.rules = self._load_markets(handle, refresh=True)
+        self.public.put("rules", handle.config.exchange, handle.base_url, handle.rules)
+        return handle.rules
+
+    def prices(self, handle: AccountHandle) -> dict[str, Decimal]:
+        """The host's price ticker, shared by its accounts while younger than PRICES_MAX_AGE_S."""
+        return self.public.get(
+            "prices",
+            handle.config.exchange,
+            handle.base_url,
+            handle.exchange.fetch_prices,
+            max_age_s=PRICES_MAX_AGE_S,
+        )
 
     def snapshot(self, handle: AccountHandle, refresh: bool = False) -> Snapshot:
         """Balances, rules, prices and conversion eligibility of one account, fetched at once.
@@ -168,7 +199,7 @@ class App:
         self.progress(name, "balances, prices, conversion eligibility")
         pool = handle.pool
         balances_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_balances)
-        prices_f = pool.submit(exchange.fetch_prices)
+        prices_f = pool.submit(self.prices, handle)
         convertible_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_convertible)
         markets_f = pool.submit(self.markets, handle, refresh)
         balances = balances_f.result()
@@ -184,6 +215,9 @@ class App:
             # makes that column unknown, never costs the account its sales.
             convertible = None
             warnings = (f"conversion eligibility unknown: {exc}",)
+        from dustsweep.services.startup import imports_done
+
+        imports_done()  # the SDKs are in: freeze start-up's objects, collect as usual again
         if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
         return Snapshot(
@@ -217,7 +251,11 @@ class App:
         """Scan the chosen accounts concurrently, in config order."""
         resolved = self.resolve(names)
         jobs = [partial(self.scan_one, acc, cred, refresh) for acc, cred in resolved]
-        return run_concurrently(jobs)
+        scans = run_concurrently(jobs)
+        from dustsweep.services.public_data import WRITES
+
+        WRITES.drain()  # the rules cache is on disk before the command returns
+        return scans
 
 
 def run_concurrently(jobs: Sequence[Callable[[], T]]) -> list[T]:

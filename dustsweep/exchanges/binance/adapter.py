@@ -56,6 +56,9 @@ def _sdk() -> SdkParts:
     The client is dustsweep's subclass that signs exactly what it sends (binance.client)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        from dustsweep.exchanges.binance.sdk_import import import_client_module
+
+        import_client_module()  # binance.client without binance/__init__ (aiohttp, websockets)
         from binance.exceptions import BinanceAPIException, BinanceRequestException
 
         from dustsweep.exchanges.binance.client import SigningClient
