@@ -18,9 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from dustsweep.core.lots import plain
 from dustsweep.core.models import Announcement, Balance, MarketRules
 
 HOUR_MS = 3_600_000
+CENT = Decimal("0.01")
 # announcements older than this are history, not a warning
 ANNOUNCEMENT_MAX_AGE_MS = 30 * 24 * HOUR_MS
 
@@ -68,8 +70,8 @@ def close_markets(
 
 def mentioned(asset: str, announcements: Iterable[Announcement]) -> Announcement | None:
     """The newest announcement whose title names ``asset`` as a whole word ("ETH" is not
-    named by "ETHFI"), or None."""
-    word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(asset)}(?![A-Za-z0-9])")
+    named by "ETHFI"), and not as the quote of a pair ("USDT" in "KAVA/USDT"), or None."""
+    word = re.compile(rf"(?<![A-Za-z0-9/]){re.escape(asset)}(?![A-Za-z0-9])")
     found = [a for a in announcements if word.search(a.title)]
     return max(found, key=lambda a: a.time_ms) if found else None
 
@@ -114,7 +116,9 @@ class DelistWarning:
     url: str | None = None
 
     def line(self, account: str, now_ms: int) -> str:
-        worth = f"{format(self.value, 'f')} {self.quote}" if self.value is not None else "?"
+        worth = (
+            f"{plain(self.value.quantize(CENT))} {self.quote}" if self.value is not None else "?"
+        )
         when = (
             f"{in_hours(self.at_ms, now_ms)} ({iso_utc(self.at_ms)})"
             if self.at_ms is not None
@@ -122,7 +126,7 @@ class DelistWarning:
         )
         link = f" {self.url}" if self.url else ""
         return (
-            f"{account}: {self.asset} {format(self.amount, 'f')} (worth {worth}) {when}: "
+            f"{account}: {self.asset} {plain(self.amount)} (worth {worth}) {when}: "
             f"{self.advice}{link}"
         )
 
@@ -151,7 +155,7 @@ def warnings_for(
     recent = [a for a in announcements if now_ms - a.time_ms <= ANNOUNCEMENT_MAX_AGE_MS]
     found: list[DelistWarning] = []
     for balance in sorted(balances, key=lambda b: b.asset):
-        if balance.total <= 0:
+        if balance.total <= 0 or balance.asset == quote:
             continue
         value = values.get(balance.asset)
         if balance.asset in soon:
