@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -101,10 +102,28 @@ def test_scan_shows_when_each_asset_is_delisted_with_markets_closing_on_some_quo
 def test_a_market_past_its_close_is_not_chosen(cli: Any, sim_factory: Any, tmp_path: Path) -> None:
     sim = sim_factory(scenario(schedule=[{"delistInHours": -1, "symbols": ["ADAUSDT"]}]))
     config = write_config(tmp_path, accounts_for(sim))
-    before = scan_account(cli, config, "main")
-    ada = next(row for row in before["assets"] if row["asset"] == "ADA")
+    ada = next(row for row in scan_account(cli, config, "main")["assets"] if row["asset"] == "ADA")
     assert ada["market"] not in (None, "ADAUSDT"), ada
     assert ada["delist_at"] is None  # its other markets stay open
+
+
+def test_a_market_closing_after_the_rules_were_cached_is_not_used(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """The rules cache (24 h) still says TRADING; the schedule says the market has closed, and
+    the simulator, like Binance, refuses orders on it from its delisting time on."""
+    sim = sim_factory(scenario(schedule=[{"delistInHours": 2 / 3600, "symbols": ["ADAUSDT"]}]))
+    config = write_config(tmp_path, accounts_for(sim))
+    ada = next(row for row in scan_account(cli, config, "main")["assets"] if row["asset"] == "ADA")
+    assert ada["market"] == "ADAUSDT"  # still open: the usual choice
+    time.sleep(2.2)
+    result = cli("--config", str(config), "sell", "--yes", "--asset", "ADA", "--account", "main")
+    assert result.code == 0, result.out + result.err
+    accepted = sim.dialect("binance").account("demo").orders
+    symbols = {o.symbol for o in accepted}
+    assert {s for s in symbols if s.startswith("ADA")} - {"ADAUSDT"}, symbols
+    # chosen right away: no order was first sent to the closed market and refused
+    assert processed(sim, "binance", ("POST", "/api/v3/order")) == len(accepted), result.out
 
 
 def test_the_schedule_is_read_once_per_host_and_cached(

@@ -217,6 +217,7 @@ class BinanceSim(Dialect):
 
     def handle(self, request: SimRequest) -> SimResponse:
         with self._lock:
+            self._close_delisted()
             route = ROUTES.get((request.method, request.path))
             if route is None:
                 return SimResponse(404, {"code": -1000, "msg": "Not found."})
@@ -241,6 +242,17 @@ class BinanceSim(Dialect):
                 response = exc.response()
             response.headers.update(headers)
             return response
+
+    def _close_delisted(self) -> None:
+        """A symbol past its ``delistTime`` stops trading (BREAK, as Binance shows delisted
+        pairs): orders on it are refused from then on."""
+        now = self.clock.now_ms()
+        for batch in self.delist_schedule:
+            if batch["delistTime"] <= now and not batch.get("closed"):
+                for name in batch["symbols"]:
+                    if self.market.symbol(name) is not None:
+                        self.market.set_symbol(name, {"status": "BREAK"})
+                batch["closed"] = True
 
     def _authenticate(
         self, request: SimRequest, params: Mapping[str, str], route: Route

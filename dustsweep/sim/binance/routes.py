@@ -166,7 +166,8 @@ def _api_restrictions(sim: BinanceSim, call: Call) -> Any:
 
 
 def _delist_schedule(sim: BinanceSim, call: Call) -> Any:
-    return copy.deepcopy(sim.delist_schedule)
+    batches = sim.delist_schedule
+    return [{"delistTime": b["delistTime"], "symbols": list(b["symbols"])} for b in batches]
 
 
 def _bnb_burn(sim: BinanceSim, call: Call) -> Any:
