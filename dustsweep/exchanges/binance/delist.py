@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dustsweep.errors import AuthError, ExchangeError
 from dustsweep.exchanges.binance import parse
 from dustsweep.exchanges.binance.transport import BinanceTransport
+
+# "Mandatory parameter 'signature' was not sent", "Signature for this request is not valid."
+WANTS_SIGNATURE = frozenset({-1102, -1022})
 
 
 class DelistApi:
@@ -21,11 +25,21 @@ class DelistApi:
     _transport: BinanceTransport
 
     def fetch_delist_schedule(self) -> list[tuple[int, list[str]]]:
-        """``delist_schedule``: (close time in ms, symbols) batches, as Binance lists them."""
+        """``delist_schedule``: (close time in ms, symbols) batches, as Binance lists them.
+
+        Sent unsigned, as the 2026 connectors do; older docs list the endpoint as signed, so
+        an answer asking for a signature (-1102, or a key error) is followed by one signed
+        request: either reading of the docs works."""
         t = self._transport
+        action = "read the delisting schedule (GET /sapi/v1/spot/delist-schedule)"
+        try:
+            return t.read(t.ctx(action), lambda c: c.get_spot_delist_schedule(), parse_schedule)
+        except ExchangeError as err:
+            if not (isinstance(err, AuthError) or err.code in WANTS_SIGNATURE):
+                raise
         return t.read(
-            t.ctx("read the delisting schedule (GET /sapi/v1/spot/delist-schedule)"),
-            lambda c: c.get_spot_delist_schedule(),
+            t.ctx(f"{action}, signed"),
+            lambda c: c._request_margin_api("get", "spot/delist-schedule", True, data={}),
             parse_schedule,
         )
 
