@@ -62,6 +62,8 @@ class _HostMemo:
         self.lock = threading.Lock()
         self.locks: dict[tuple[str, str], threading.Lock] = {}
         self.data: dict[tuple[str, str], DelistData] = {}
+        # a failed read is not repeated within the run (each try already had its retries)
+        self.errors: dict[tuple[str, str], ExchangeError] = {}
 
     def lock_for(self, key: tuple[str, str]) -> threading.Lock:
         with self.lock:
@@ -91,11 +93,17 @@ def fetch_delistings(app: App, handle: AccountHandle) -> DelistData | None:
     with memo.lock_for(key):
         if key in memo.data:
             return memo.data[key]
+        if key in memo.errors:
+            raise memo.errors[key]
         cache = PublicCache(app.state_dir)
         data = _cached(cache.load(CACHE_KIND, *key, CACHE_TTL_S))
         if data is None:
             app.progress(handle.config.name, "delisting schedule")
-            data = read_source(handle)
+            try:
+                data = read_source(handle)
+            except ExchangeError as exc:
+                memo.errors[key] = exc
+                raise
             cache.save(CACHE_KIND, *key, data.to_json())
         memo.data[key] = data
         return data
