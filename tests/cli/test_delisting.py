@@ -286,3 +286,24 @@ def test_bad_delisting_settings_are_one_line_exit_2(
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.err
     assert sum(len(s.requests) for s in sim.servers.values()) == 0
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_what_cannot_be_sold_before_delisting_is_converted_with_the_setting(
+    cli: Any, sim_factory: Any, tmp_path: Path, setting: bool
+) -> None:
+    section = scenario(schedule=DOGE_SOON, binance={"USDT": "5", "DOGE": "300"})
+    # every DOGE market asks far more than 300 DOGE are worth: nothing can be sold
+    for symbol in DOGE_MARKETS:
+        section["binance"]["symbols"][symbol] = {"filters": {"NOTIONAL": {"minNotional": "1000"}}}
+    section["binance"]["conversion"] = {"max_value": "0.01"}  # Binance would convert it
+    sim = sim_factory(section)
+    accounts = accounts_for(sim, binance={"convert_to": "BNB"}, bybit={"convert_to": "USDT"})
+    config = write_config(tmp_path, accounts, keep=["BNB"], sell_before_delist=setting)
+    result = cli("--config", str(config), "sweep", "--yes")
+    assert result.code == 0, result.out + result.err
+    assert doge_orders(sim) == []
+    account = sim.dialect("binance").account("demo")
+    conversions = [*account.dribblets, *account.convert_orders]
+    assert bool(conversions) is setting, conversions
+    assert account.wallet.get("DOGE")[0] == (0 if setting else 300)
