@@ -101,9 +101,12 @@ class Banned(ExchangeError):
         retry_after: float | None = None,
         code: int | None = None,
         http_status: int | None = None,
+        sent: bool = True,
     ) -> None:
         super().__init__(message, code=code, http_status=http_status)
         self.retry_after = retry_after
+        # False: raised before sending (the ban was already known), so nothing can have run
+        self.sent = sent
 
 
 class ClockSkew(ExchangeError):

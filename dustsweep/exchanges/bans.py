@@ -116,11 +116,13 @@ class BanRegistry:
                 "no further request was sent",
                 retry_after=wait_s,
                 http_status=418 if exchange == "binance" else 403,
+                sent=False,
             )
         raise BanActive(
             f"{exchange} account '{account}': the IP is banned by {host} until {when} "
             "(seen by an earlier run); nothing was sent, run again after that",
             retry_after=wait_s,
+            sent=False,
         )
 
     def record(self, exchange: str, host: str, err: Banned) -> Ban:

@@ -210,6 +210,8 @@ class OrderJob:
             # The ban may have been answered after the order executed: unknown, left pending
             # for the next run to settle (nothing is asked while banned).
             stopped = self.state.ban(err)
+            if not err.sent:  # another worker's ban, seen before this order went out
+                return NotSent(stopped)
             return Unknown(f"{stopped}; whether this order executed is not known yet")
         if isinstance(err, (NetworkError, ServerError)):
             return self._settle(attempt, str(err), baseline)
