@@ -49,6 +49,8 @@ def sweep(
     with money_moving_run(app, live=live) as ledger:
         result = Sweep(app, ledger, live=live).run(resolved)
     code = sweep_exit_code(result)
+    for line in result.delist_warnings:  # stderr even with --quiet: what cron mail is for
+        click.echo(f"dustsweep: {line}", err=True)
     if quiet and nothing_to_report(result):
         return code
     log_summary(result)

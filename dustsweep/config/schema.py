@@ -18,6 +18,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     Strict,
+    StrictBool,
     ValidationInfo,
 )
 from pydantic_core import PydanticCustomError
@@ -180,6 +181,15 @@ Number = Annotated[Decimal, BeforeValidator(_to_decimal)]
 NonNegative = Annotated[Number, AfterValidator(_at_least_zero)]
 
 
+def _above_zero(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise _fail(f"must be a number above 0 (got {format(value, 'f')})")
+    return value
+
+
+Positive = Annotated[Number, AfterValidator(_above_zero)]
+
+
 Asset = Annotated[str, BeforeValidator(_to_asset)]
 
 
@@ -239,6 +249,10 @@ class Config(BaseModel):
     only: Assets = ()
     concurrency: Annotated[StrictInt, Field(ge=1, le=10)] = 4
     reconcile_window_s: Annotated[StrictInt, Field(ge=0, le=3600)] = 60
+    # issue 14: warn about held assets whose markets all close within this many hours, and
+    # (when sell_before_delist) sell them whatever their size before the time.
+    delist_warn_hours: Positive = Decimal("72")
+    sell_before_delist: StrictBool = False
     log_file: Annotated[Path, AfterValidator(_expand_path)] | None = None
     accounts: tuple[AccountConfig, ...]
 

@@ -109,6 +109,21 @@ class Snapshot:
     prices: Mapping[str, Decimal]
     convertible: frozenset[str] | None = None
     warnings: tuple[str, ...] = field(default=())
+    # issue 14 (core.delisting): symbol -> scheduled close (ms), the delisting time per held
+    # asset (every market into sell_quotes closes by then), and delisting announcements
+    closing: Mapping[str, int] = field(default_factory=dict)
+    delist_at: Mapping[str, int] = field(default_factory=dict)
+    announcements: tuple[Announcement, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A delisting announcement (no machine-readable schedule): a held coin named in its title
+    is warned about, never sold on that basis."""
+
+    title: str
+    url: str
+    time_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,8 +92,10 @@ def plan_sells(
     only: frozenset[str] | None = None,
     max_value_per_asset: Decimal | None = None,
     never_sell: frozenset[str] = frozenset(),
+    urgent: frozenset[str] = frozenset(),
 ) -> SellPlan:
     """The sell plan: every small sellable/partial asset, or exactly the ``assets`` named.
+    ``urgent`` assets (delisting soon) are candidates whatever their size, as if named.
 
     Never sold: the policy's quote, ``to_asset``, ``never_sell``, the keep list, locked
     amounts (only ``free`` is ever sized). ``to_asset`` re-chooses markets among those quoted
@@ -114,7 +116,7 @@ def plan_sells(
         named = item.asset in assets
         if assets and not named:
             continue
-        reason = rules.reason(item, named, policy)
+        reason = rules.reason(item, named or item.asset in urgent, policy)
         if reason is None:
             order = order_from_report(item, policy, valuer)
             reason = per_asset_cap_reason(order.expected_value, max_value_per_asset, policy.quote)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from dustsweep.core.models import (
+    Announcement,
     Balance,
     ConversionPreview,
     ConversionResult,
@@ -90,6 +91,9 @@ class Capabilities:
     # the exchange's quote-based Convert (request for quote)
     rfq_convert: bool = False  # convert_pairs / convert_quote / convert_accept / convert_status
     rfq_status_by_quote: bool = False  # convert_status_by_quote(quote_id)
+    # delisting (issue 14)
+    delist_schedule: bool = False  # fetch_delist_schedule() -> [(close ms, symbols)]
+    delist_announcements: bool = False  # fetch_delist_announcements() -> [Announcement]
     # credentials
     # accepts a self-generated private key (Ed25519/RSA) instead of a secret
     key_files: bool = False
@@ -264,4 +268,12 @@ class Exchange(Protocol):
 
     def convert_status_by_quote(self, quote_id: str) -> ConvertOrderLike | None:
         """``rfq_status_by_quote``: the order an accepted quote became; None: none (yet)."""
+        ...
+
+    def fetch_delist_schedule(self) -> list[tuple[int, list[str]]]:
+        """``delist_schedule``: (close time ms, symbols closing then) batches; public data."""
+        ...
+
+    def fetch_delist_announcements(self) -> list[Announcement]:
+        """``delist_announcements``: recent delisting announcements (titles, links); public."""
         ...

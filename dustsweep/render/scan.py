@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from dustsweep.core.delisting import announced, in_hours, iso_utc
 from dustsweep.render.common import _d, csv_cell, dec, jsonify, money
 
 if TYPE_CHECKING:
@@ -27,10 +29,12 @@ SCAN_FIELDS = (
     "sell_qty",
     "residual",
     "convertible",
+    "delist_at",
 )
 
 
-def asset_row(item: AssetReport) -> dict[str, Any]:
+def asset_row(item: AssetReport, delist_at: int | None = None) -> dict[str, Any]:
+    """One asset as JSON/CSV show it; ``delist_at`` (ms) when its markets all close."""
     return {
         "asset": item.asset,
         "free": dec(item.free),
@@ -42,7 +46,12 @@ def asset_row(item: AssetReport) -> dict[str, Any]:
         "sell_qty": dec(item.sell_qty),
         "residual": dec(item.residual),
         "convertible": item.convertible,
+        "delist_at": iso_utc(delist_at) if delist_at is not None else None,
     }
+
+
+def delist_of(scan: AccountScan, asset: str) -> int | None:
+    return scan.snapshot.delist_at.get(asset) if scan.snapshot is not None else None
 
 
 def totals_row(report: AccountReport) -> dict[str, Any]:
@@ -56,7 +65,7 @@ def scan_document(quote: str, scans: Sequence[AccountScan]) -> dict[str, Any]:
     for scan in scans:
         entry: dict[str, Any] = {"name": scan.name, "exchange": scan.exchange}
         if scan.report is not None:
-            entry["assets"] = [asset_row(a) for a in scan.report.assets]
+            entry["assets"] = [asset_row(a, delist_of(scan, a.asset)) for a in scan.report.assets]
             entry["totals"] = totals_row(scan.report)
             entry["warnings"] = list(scan.snapshot.warnings) if scan.snapshot else []
             entry["error"] = None
@@ -75,7 +84,7 @@ def write_scan_csv(scans: Sequence[AccountScan], stream: IO[str] | None = None) 
         if scan.report is None:
             continue
         for item in scan.report.assets:
-            row = asset_row(item)
+            row = asset_row(item, delist_of(scan, item.asset))
             writer.writerow((scan.name, scan.exchange, *(csv_cell(row[k]) for k in SCAN_FIELDS)))
 
 
@@ -95,9 +104,17 @@ def shown(item: AssetReport, show_all: bool) -> bool:
     return show_all or item.small or status not in {"sellable", "partial"}
 
 
-def print_scan(console: Console, quote: str, scans: Sequence[AccountScan], show_all: bool) -> None:
+def print_scan(
+    console: Console,
+    quote: str,
+    scans: Sequence[AccountScan],
+    show_all: bool,
+    now_ms: int | None = None,
+) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     for scan in scans:
         title = f"{scan.name} ({scan.exchange})"
         if scan.report is None:
@@ -117,13 +134,18 @@ def print_scan(console: Console, quote: str, scans: Sequence[AccountScan], show_
             ("Reason", "left"),
         ):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        delisting = any(delist_of(scan, a.asset) is not None for a in scan.report.assets)
+        if delisting:
+            table.add_column("Delisting", justify="left")
         hidden = 0
         for item in scan.report.assets:
-            if not shown(item, show_all):
+            if not (shown(item, show_all) or delist_of(scan, item.asset) is not None):
                 hidden += 1
                 continue
             row = asset_row(item)
             status = row["status"]
+            when = delist_of(scan, item.asset)
+            extra = [in_hours(when, now_ms) if when is not None else ""] if delisting else []
             table.add_row(
                 item.asset,
                 row["free"],
@@ -135,6 +157,7 @@ def print_scan(console: Console, quote: str, scans: Sequence[AccountScan], show_
                 row["residual"] if item.residual else "",
                 {True: "yes", False: "no", None: "?"}[item.convertible],
                 item.reason,
+                *extra,
             )
         console.print(table)
         if hidden:
@@ -142,6 +165,13 @@ def print_scan(console: Console, quote: str, scans: Sequence[AccountScan], show_
         print_totals(console, quote, scan.report)
         for warning in scan.snapshot.warnings if scan.snapshot else ():
             console.print(f"  [yellow]note:[/yellow] {warning}")
+        if scan.snapshot is not None and scan.snapshot.announcements:
+            held = [a.asset for a in scan.report.assets]
+            for asset, note in announced(held, scan.snapshot.announcements, now_ms):
+                console.print(
+                    f"  [yellow]note:[/yellow] {asset} is named in a delisting announcement: "
+                    f"{escape(note.title)} {escape(note.url)}"
+                )
         console.print()
 
 

@@ -194,6 +194,8 @@ class App:
 
         Eligibility is a side read: when it fails (after the adapter's own retries) it becomes
         unknown (``convertible=None``, "?" in the table, null in JSON) with a warning."""
+        from dustsweep.services import delisting
+
         name = handle.config.name
         exchange = handle.exchange
         self.progress(name, "balances, prices, conversion eligibility")
@@ -202,6 +204,7 @@ class App:
         prices_f = pool.submit(self.prices, handle)
         convertible_f = pool.submit(self.with_clock_retry, handle, exchange.fetch_convertible)
         markets_f = pool.submit(self.markets, handle, refresh)
+        delist_f = pool.submit(delisting.fetch_delistings, self, handle)  # a side read
         balances = balances_f.result()
         prices = prices_f.result()
         markets = markets_f.result()
@@ -220,7 +223,7 @@ class App:
         imports_done()  # the SDKs are in: freeze start-up's objects, collect as usual again
         if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
-        return Snapshot(
+        snapshot = Snapshot(
             exchange=handle.config.exchange,
             account=name,
             balances=tuple(b for b in balances if b.free > 0 or b.locked > 0),
@@ -229,6 +232,7 @@ class App:
             convertible=convertible,
             warnings=warnings,
         )
+        return delisting.attach(self, handle, snapshot, delist_f)
 
     def scan_one(self, account: AccountConfig, creds: Credentials, refresh: bool) -> AccountScan:
         from dustsweep.core.classify import classify

@@ -144,6 +144,7 @@ class SellRun:
                 only=frozenset(config.only) or None,
                 max_value_per_asset=config.max_value_per_asset,
                 never_sell=self.options.never_sell | self._never_sell(sell) | self._unsettled(sell),
+                urgent=self._urgent(sell),
             )
             if remaining is not None:
                 remaining = max(Decimal(0), remaining - sell.plan.expected_value)
@@ -155,6 +156,10 @@ class SellRun:
 
     def _never_sell(self, sell: AccountSell) -> frozenset[str]:
         """Hook for sweep: an account's own conversion target is never sold."""
+        return frozenset()
+
+    def _urgent(self, sell: AccountSell) -> frozenset[str]:
+        """Hook for sweep: assets sold whatever their size (delisting, sell_before_delist)."""
         return frozenset()
 
     def execute(self, sells: Sequence[AccountSell]) -> None:

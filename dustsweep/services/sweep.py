@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dustsweep.core.models import Verdict
 from dustsweep.errors import DustsweepError
 from dustsweep.run.exit import sweep_exit_code
+from dustsweep.services import delisting
 from dustsweep.services.app import App, run_concurrently
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
@@ -37,6 +38,9 @@ class _SweepSellRun(SellRun):
     def _never_sell(self, sell: AccountSell) -> frozenset[str]:
         target = sell.handle.config.convert_to if sell.handle is not None else None
         return frozenset({target}) if target else frozenset()
+
+    def _urgent(self, sell: AccountSell) -> frozenset[str]:
+        return delisting.urgent_assets(self.app, sell.snapshot)
 
 
 class _SweepConvertRun(ConvertRun):
@@ -58,8 +62,10 @@ class _SweepConvertRun(ConvertRun):
         live: bool,
         cap: Decimal | None,
         sold: dict[tuple[str, str], Decimal],
+        urgent: dict[str, frozenset[str]] | None = None,
     ) -> None:
         super().__init__(app, ledger, ConvertOptions(), live=live)
+        self.urgent = urgent or {}  # per account: delisting assets converted whatever their size
         self._budget = cap  # what is left of max_value_per_run, shared by every account
         self._budget_lock = threading.Lock()
         self.sold = sold
@@ -82,11 +88,16 @@ class _SweepConvertRun(ConvertRun):
         per_asset = config.max_value_per_asset
         capped = per_asset is not None or self._budget is not None
         kinds = {"sellable", "partial", "dust", "no_market"}
+        urgent = self.urgent.get(report.account, frozenset())
         candidates = [
             a
             for a in report.assets
             if str(a.status.value) in kinds
-            and (a.small if a.value is not None else a.convertible is True and not capped)
+            and (
+                (a.small or a.asset in urgent)
+                if a.value is not None
+                else a.convertible is True and not capped
+            )
             and not (only and a.asset not in only)
         ]
         chosen: set[str] = set()
@@ -127,6 +138,7 @@ class AccountSweep:
 class SweepResult:
     dry_run: bool
     accounts: list[AccountSweep]
+    delist_warnings: list[str] = field(default_factory=list)  # stderr, even with --quiet
 
     @property
     def planned_actions(self) -> int:
@@ -149,6 +161,10 @@ class Sweep:
         config = self.app.config
         sells = _SweepSellRun(self.app, self.ledger, SellOptions(), live=self.live)
         sell_items = sells.prepare(resolved)
+        warnings = delisting.sweep_warnings(
+            self.app, [(s.name, s.snapshot, s.report) for s in sell_items]
+        )
+        urgent = {s.name: delisting.urgent_assets(self.app, s.snapshot) for s in sell_items}
         if self.live:
             sells.run_id = self.ledger.begin_run("sweep", dry_run=False)
             sells.execute(sell_items)
@@ -156,14 +172,16 @@ class Sweep:
         cap = None
         if config.max_value_per_run is not None:
             cap = max(Decimal(0), config.max_value_per_run - sum(sold.values(), Decimal(0)))
-        converts = _SweepConvertRun(self.app, self.ledger, live=self.live, cap=cap, sold=sold)
+        converts = _SweepConvertRun(
+            self.app, self.ledger, live=self.live, cap=cap, sold=sold, urgent=urgent
+        )
         converts.run_id = sells.run_id
         handles = {s.name: s.handle for s in sell_items if s.handle is not None}
         accounts_ok = [(a, c) for a, c in resolved if not self._failed(a.name, sell_items)]
         convert_items = converts.prepare(accounts_ok, handles)
         if self.live:
             converts.execute(convert_items)
-        result = SweepResult(dry_run=not self.live, accounts=[])
+        result = SweepResult(dry_run=not self.live, accounts=[], delist_warnings=warnings)
         by_name_convert = {c.name: c for c in convert_items}
         for (account, _creds), sell_item in zip(resolved, sell_items, strict=True):
             result.accounts.append(

@@ -41,6 +41,7 @@ from dustsweep.exchanges.binance import checks, parse
 from dustsweep.exchanges.binance import smallbalance as dust
 from dustsweep.exchanges.binance.capabilities import CAPABILITIES
 from dustsweep.exchanges.binance.convert import ConvertApi
+from dustsweep.exchanges.binance.delist import DelistApi
 from dustsweep.exchanges.binance.errors import CONVERT, ORDER, READ, CallContext, unavailable
 from dustsweep.exchanges.binance.transport import BinanceTransport, SdkParts
 
@@ -65,8 +66,9 @@ def _sdk() -> SdkParts:
     return SdkParts(SigningClient, BinanceAPIException, BinanceRequestException)
 
 
-class BinanceExchange(ConvertApi):
-    """A Binance spot account: the ``Exchange`` protocol, ``check_access`` and Convert."""
+class BinanceExchange(ConvertApi, DelistApi):
+    """A Binance spot account: the ``Exchange`` protocol, ``check_access``, Convert and the
+    delisting schedule."""
 
     name = "binance"
     capabilities = CAPABILITIES

@@ -21,6 +21,8 @@ class Probed(Protocol):
 
     def fetch_convertible(self) -> frozenset[str] | None: ...
 
+    def bnb_fees_on(self) -> bool: ...
+
 
 def check_access(exchange: Probed, transport: BinanceTransport) -> list[tuple[str, bool, str]]:
     """Rows for ``dustsweep doctor``: (check, ok, detail). Exchange errors become rows.
@@ -47,7 +49,27 @@ def check_access(exchange: Probed, transport: BinanceTransport) -> list[tuple[st
     rows.append(_encoded_signing_row(transport))
     rows.extend(_permission_rows(transport, account))
     rows.append(_conversion_row(exchange))
+    rows.append(bnb_fees_row(exchange))
     return rows
+
+
+def bnb_fees_row(exchange: Probed) -> tuple[str, bool, str]:
+    """``bnb_fees``: paying spot fees in BNB is the setting that stops new dust. Without it a
+    buy pays its fee in the coin bought, leaving a remainder below the lot step."""
+    name = "bnb_fees"
+    try:
+        on = exchange.bnb_fees_on()
+    except ExchangeError as err:
+        return (name, True, f"warning: could not read the BNB fee setting ({err})")
+    if on:
+        return (name, True, "spot fees are paid in BNB (spotBNBBurn=true): buys leave no fee dust")
+    return (
+        name,
+        False,
+        "warning: spot fees are paid in the coin bought (spotBNBBurn=false), so every buy "
+        "leaves a remainder below the lot step; turn on 'Use BNB to pay for fees' (Dashboard > "
+        "Settings, or POST /sapi/v1/bnbBurn spotBNBBurn=true) and keep a little BNB",
+    )
 
 
 def _encoded_signing_row(transport: BinanceTransport) -> tuple[str, bool, str]:

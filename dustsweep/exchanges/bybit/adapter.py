@@ -18,6 +18,7 @@ from typing import Any
 
 from dustsweep.core.lots import fmt
 from dustsweep.core.models import (
+    Announcement,
     Balance,
     ConversionPreview,
     ConversionResult,
@@ -26,7 +27,7 @@ from dustsweep.core.models import (
 )
 from dustsweep.errors import ExchangeError
 from dustsweep.exchanges.base import Credentials
-from dustsweep.exchanges.bybit import checks, parse
+from dustsweep.exchanges.bybit import checks, delist, parse
 from dustsweep.exchanges.bybit import convert as convert_api
 from dustsweep.exchanges.bybit.capabilities import CAPABILITIES
 from dustsweep.exchanges.bybit.convert_parse import ConvertPair, ConvertQuote, ConvertStatus
@@ -114,6 +115,10 @@ class BybitExchange:
 
     def fetch_convertible(self) -> frozenset[str] | None:
         return self._small.convertible()
+
+    def fetch_delist_announcements(self) -> list[Announcement]:
+        """``delist_announcements``: Bybit's latest delisting announcements (bybit.delist)."""
+        return delist.fetch_announcements(self._wire)
 
     # -- orders ------------------------------------------------------------------------------
 

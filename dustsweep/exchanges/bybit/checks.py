@@ -8,6 +8,7 @@ from typing import Protocol
 from dustsweep.core.models import Balance
 from dustsweep.errors import AuthError, ExchangeError
 from dustsweep.exchanges.bybit import parse
+from dustsweep.exchanges.bybit.delist import BNB_FEES_NOTE
 from dustsweep.exchanges.bybit.errors import Wire, is_unavailable
 
 MAX_CLOCK_OFFSET_MS = 1000
@@ -72,4 +73,5 @@ def check_access(exchange: Probed, wire: Wire) -> list[tuple[str, bool, str]]:
         )
     except ExchangeError as exc:
         lines.append(("conversion endpoint", False, str(exc)))
+    lines.append(("bnb_fees", True, BNB_FEES_NOTE))
     return lines

@@ -29,6 +29,7 @@ ACCOUNT_KEYS = frozenset(
         "permissions",
         "fee_rate",
         "convert_access",
+        "bnb_burn",
     }
 )
 DEFAULT_FEE_RATE = Decimal("0.001")
@@ -192,6 +193,7 @@ class BinanceAccount:
     fee_rate: Decimal = DEFAULT_FEE_RATE
     restrictions: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RESTRICTIONS))
     convert_access: bool = True
+    bnb_burn: bool = False  # GET /sapi/v1/bnbBurn spotBNBBurn: fees paid in BNB (default off)
     orders: list[SimOrder] = field(default_factory=list)
     dribblets: list[dict[str, Any]] = field(default_factory=list)  # newest last
     dust_convert_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # by clientId
@@ -220,6 +222,7 @@ class BinanceAccount:
             fee_rate=to_decimal(raw.get("fee_rate", DEFAULT_FEE_RATE), "fee_rate"),
             restrictions=restrictions,
             convert_access=bool(raw.get("convert_access", True)),
+            bnb_burn=bool(raw.get("bnb_burn", False)),
         )
 
     @property

@@ -14,7 +14,9 @@ the hooks tests and the demo use to inspect and change the exchange.
 
 Scenario section keys (all optional except ``accounts``): accounts, symbols, add_symbols,
 prices, avg_prices, drop_prices, liquidity, conversion, convert_pairs, order_query_lag_ms,
-weight_limit. Unknown keys are refused so a typo does not silently change nothing.
+weight_limit, delist_schedule (``[{"delistTime": ms, "symbols": [...]}]``, or ``delistInHours``
+instead of ``delistTime``: relative to the simulator's clock). Unknown keys are refused so a
+typo does not silently change nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ SimAccount = BinanceAccount  # the name the simulator contract uses
 
 SCENARIO_KEYS = frozenset(
     {"accounts", "symbols", "add_symbols", "prices", "avg_prices", "drop_prices", "liquidity",
-     "conversion", "convert_pairs", "order_query_lag_ms", "weight_limit"}
+     "conversion", "convert_pairs", "order_query_lag_ms", "weight_limit", "delist_schedule"}
 )  # fmt: skip
 MINUTE_MS = 60_000
 
@@ -77,6 +79,7 @@ class BinanceSim(Dialect):
         self.weight_limit = weight_limit
         self._api_weight = (0, 0)  # (minute, used) for X-MBX-USED-WEIGHT-1M
         self._sapi_weight: dict[str, tuple[int, int]] = {}
+        self.delist_schedule: list[dict[str, Any]] = []  # GET /sapi/v1/spot/delist-schedule
 
     @classmethod
     def from_scenario(cls, section: Mapping[str, Any], clock: SimClock | None = None) -> BinanceSim:
@@ -114,6 +117,7 @@ class BinanceSim(Dialect):
             weight_limit=section.get("weight_limit"),
         )
         sim.order_query_lag_ms = int(section.get("order_query_lag_ms", 0))
+        sim.set_delist_schedule(section.get("delist_schedule") or [])
         return sim
 
     # ---- test hooks --------------------------------------------------------------------------
@@ -164,6 +168,23 @@ class BinanceSim(Dialect):
         with self._lock:
             self.market.add_symbol(raw)
 
+    def set_delist_schedule(self, batches: list[Mapping[str, Any]]) -> None:
+        """``[{"delistTime": ms | "delistInHours": h, "symbols": [...]}]``: what
+        delist-schedule answers (hours are counted from the simulator's clock now)."""
+        now = self.clock.now_ms()
+        rows = []
+        for raw in batches:
+            unknown = set(raw) - {"delistTime", "delistInHours", "symbols"}
+            if unknown:
+                raise ValueError(f"binance delist_schedule: unknown keys {sorted(unknown)}")
+            if "delistInHours" in raw:
+                when = now + int(Decimal(str(raw["delistInHours"])) * 3_600_000)
+            else:
+                when = int(raw["delistTime"])
+            rows.append({"delistTime": when, "symbols": [str(s) for s in raw["symbols"]]})
+        with self._lock:
+            self.delist_schedule = rows
+
     def set_liquidity(self, symbol: str, quantity: Decimal | str | None) -> None:
         with self._lock:
             self.market.set_liquidity(symbol, quantity)
@@ -196,6 +217,7 @@ class BinanceSim(Dialect):
 
     def handle(self, request: SimRequest) -> SimResponse:
         with self._lock:
+            self._close_delisted()
             route = ROUTES.get((request.method, request.path))
             if route is None:
                 return SimResponse(404, {"code": -1000, "msg": "Not found."})
@@ -220,6 +242,17 @@ class BinanceSim(Dialect):
                 response = exc.response()
             response.headers.update(headers)
             return response
+
+    def _close_delisted(self) -> None:
+        """A symbol past its ``delistTime`` stops trading (BREAK, as Binance shows delisted
+        pairs): orders on it are refused from then on."""
+        now = self.clock.now_ms()
+        for batch in self.delist_schedule:
+            if batch["delistTime"] <= now and not batch.get("closed"):
+                for name in batch["symbols"]:
+                    if self.market.symbol(name) is not None:
+                        self.market.set_symbol(name, {"status": "BREAK"})
+                batch["closed"] = True
 
     def _authenticate(
         self, request: SimRequest, params: Mapping[str, str], route: Route

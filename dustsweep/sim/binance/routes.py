@@ -165,6 +165,15 @@ def _api_restrictions(sim: BinanceSim, call: Call) -> Any:
     return copy.deepcopy(call.user.restrictions)
 
 
+def _delist_schedule(sim: BinanceSim, call: Call) -> Any:
+    batches = sim.delist_schedule
+    return [{"delistTime": b["delistTime"], "symbols": list(b["symbols"])} for b in batches]
+
+
+def _bnb_burn(sim: BinanceSim, call: Call) -> Any:
+    return {"spotBNBBurn": call.user.bnb_burn, "interestBNBBurn": False}
+
+
 # ---- handlers: dust and Convert ----------------------------------------------------------------
 
 
@@ -232,6 +241,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         _api_restrictions, USER_DATA, 1, needs_reading=False
     ),
     ("GET", "/sapi/v1/asset/tradeFee"): Route(_trade_fee, USER_DATA, 1),
+    # public since 2026 (python-binance sends it unsigned); a signed request is accepted too
+    ("GET", "/sapi/v1/spot/delist-schedule"): Route(_delist_schedule, PUBLIC, 100),
+    ("GET", "/sapi/v1/bnbBurn"): Route(_bnb_burn, USER_DATA, 1),
     ("POST", "/sapi/v1/asset/dust-btc"): Route(_dust_btc, USER_DATA, 1),
     ("POST", "/sapi/v1/asset/dust"): Route(_dust, TRADE, 10, uid_weight=True),
     ("GET", "/sapi/v1/asset/dribblet"): Route(_dribblet, USER_DATA, 1),

@@ -13,7 +13,8 @@ Scenario section keys (all optional except ``accounts``): ``accounts`` (see
 {"remove": true}}), ``add_symbols`` (raw instruments), ``prices`` (bid1Price per symbol; ``""``
 = empty bid side), ``drop_prices`` (listed symbols with no ticker), ``liquidity`` (max base qty
 one market order fills, per symbol), ``conversion`` (``conversion_rules.CONVERSION_KEYS``),
-``order_query_lag_ms``, ``rate_limits`` (true: answer 10006 past Bybit's per-second limits).
+``order_query_lag_ms``, ``rate_limits`` (true: answer 10006 past Bybit's per-second limits),
+``announcements`` (``sim.bybit.announcements.announcement`` rows).
 
 Every endpoint answers HTTP 200 with the V5 envelope; only an unknown path is an HTTP error
 (404). Faults (HTTP errors, drops, lost responses, delays) come from ``SimServer.faults``.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from dustsweep.sim.bybit import announcements
 from dustsweep.sim.bybit.accounts import SimAccount, coin_row, wallet_result
 from dustsweep.sim.bybit.auth import RateLimiter, authenticate
 from dustsweep.sim.bybit.conversion_rules import ConversionRules
@@ -49,6 +51,7 @@ SECTION_KEYS = frozenset(
         "conversion",
         "order_query_lag_ms",
         "rate_limits",
+        "announcements",
     }
 )
 _NOT_FOUND = b"<html><head><title>404 Not Found</title></head><body>404 Not Found</body></html>"
@@ -119,6 +122,7 @@ class BybitSim(Dialect):
             self._accounts[account.name] = account
             self._by_key[account.api_key] = account
         self.routes = self._routes()
+        self.announcements: list[dict[str, Any]] = []
 
     @classmethod
     def from_scenario(cls, section: Mapping[str, Any], clock: SimClock | None = None) -> BybitSim:
@@ -145,7 +149,7 @@ class BybitSim(Dialect):
         accounts = [
             SimAccount.from_scenario(entry, i) for i, entry in enumerate(section["accounts"])
         ]
-        return cls(
+        sim = cls(
             accounts,
             market=market,
             conversion=ConversionRules.from_scenario(section.get("conversion")),
@@ -153,6 +157,8 @@ class BybitSim(Dialect):
             order_query_lag_ms=int(section.get("order_query_lag_ms", 0)),
             rate_limits=bool(section.get("rate_limits", False)),
         )
+        sim.set_announcements(section.get("announcements") or [])
+        return sim
 
     # ----- test hooks ------------------------------------------------------------------------
 
@@ -162,6 +168,12 @@ class BybitSim(Dialect):
 
     def account(self, name: str) -> SimAccount:
         return self._accounts[name]
+
+    def set_announcements(self, rows: list[Mapping[str, Any]]) -> None:
+        """The announcements feed (``announcements.announcement`` rows, ages from now)."""
+        now = self.clock.now_ms()
+        with self._lock:
+            self.announcements = [announcements.announcement(r, now) for r in rows]
 
     def set_price(self, symbol: str, price: Decimal | str | None) -> None:
         """Move bid1Price (ask one tick above, last = bid); None or "" empties the bid side."""
@@ -264,6 +276,9 @@ class BybitSim(Dialect):
             "/v5/market/time": Route("GET", self._server_time, private=False),
             "/v5/market/instruments-info": Route("GET", self._instruments, private=False),
             "/v5/market/tickers": Route("GET", self._tickers, private=False),
+            "/v5/announcements/index": Route(
+                "GET", lambda c: announcements.index(self.announcements, c.params), private=False
+            ),
             "/v5/account/wallet-balance": Route("GET", self._wallet_balance),
             "/v5/account/info": Route("GET", lambda c: dict(c.who.account_info)),
             "/v5/account/fee-rate": Route("GET", lambda c: t.fee_rates(c.who, c.params), limit=5),
