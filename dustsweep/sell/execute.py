@@ -13,9 +13,8 @@ is in the result and in the ledger even when a later step fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, Balance
 from dustsweep.core.plan import PlannedOrder, SellPlan, plan_followup
@@ -25,6 +24,10 @@ from dustsweep.sell.order import OrderJob
 from dustsweep.sell.shared import RunState
 from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
 from dustsweep.storage.records import LedgerError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from decimal import Decimal
 
 logger = logging.getLogger(__name__)
 

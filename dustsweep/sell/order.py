@@ -15,8 +15,7 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, MarketRules, OrderResult
 from dustsweep.core.plan import PlannedOrder, replan_asset
@@ -38,7 +37,6 @@ from dustsweep.sell.reconcile import (
     outcome_status,
     record_final,
 )
-from dustsweep.sell.shared import Baseline, RunState
 from dustsweep.sell.steps import (
     Attempt,
     NeverPlaced,
@@ -52,6 +50,12 @@ from dustsweep.sell.steps import (
 )
 from dustsweep.sell.types import OrderOutcome
 from dustsweep.storage.records import RecordStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from decimal import Decimal
+
+    from dustsweep.sell.shared import Baseline, RunState
 
 logger = logging.getLogger(__name__)
 

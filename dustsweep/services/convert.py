@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -24,6 +23,8 @@ from dustsweep.errors import (
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dustsweep.config.schema import AccountConfig
     from dustsweep.convert.plan import ConversionPlan
     from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome

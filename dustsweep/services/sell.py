@@ -8,7 +8,6 @@ each account. Execution goes through the executor, the only code that moves mone
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +20,8 @@ from dustsweep.sell.notional import JudgesNotional, NotionalCheck
 from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import Snapshot

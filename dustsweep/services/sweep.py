@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -27,6 +26,8 @@ from dustsweep.services.sell import AccountSell, SellOptions, SellRun
 from dustsweep.storage.records import run_outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials
