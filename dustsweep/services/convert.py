@@ -20,7 +20,7 @@ from dustsweep.errors import (
     CooldownActive,
     DustsweepError,
 )
-from dustsweep.services.app import AccountHandle, App, run_concurrently
+from dustsweep.run.pool import run_concurrently
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import ConversionPreview, ConvertLimit, Snapshot
     from dustsweep.exchanges.base import Credentials
+    from dustsweep.services.app import AccountHandle, App
     from dustsweep.storage.ledger import Ledger
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, cast
 
 from dustsweep.errors import DustsweepError
 from dustsweep.run.outcome import Status
+from dustsweep.run.pool import run_concurrently
 from dustsweep.sell.notional import JudgesNotional, NotionalCheck
-from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dustsweep.core.plan import PlannedOrder, SellPlan
     from dustsweep.exchanges.base import Credentials
     from dustsweep.sell.types import OrderOutcome, SellResult
+    from dustsweep.services.app import AccountHandle, App
     from dustsweep.storage.ledger import Ledger
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dustsweep.core.models import Verdict
 from dustsweep.errors import DustsweepError
 from dustsweep.run.exit import sweep_exit_code
-from dustsweep.services.app import App, run_concurrently
+from dustsweep.run.pool import run_concurrently
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
 from dustsweep.storage.records import run_outcome
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials
+    from dustsweep.services.app import App
     from dustsweep.storage.ledger import Ledger
 
 
