@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import exact_quoter
 from dustsweep.convert.plan import PlannedConversion
 from dustsweep.core.models import ConversionPreview
-from dustsweep.exchanges.base import Exchange
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from dustsweep.exchanges.base import Exchange
 
 Batch = tuple[ConversionPreview, list[PlannedConversion]]
 

@@ -14,13 +14,16 @@ method only when the record says the adapter has it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from decimal import Decimal
-from typing import Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from dustsweep.core.models import ConversionPreview, ConversionResult, ConvertLimit
 from dustsweep.errors import Banned, ConversionRejected, CooldownActive, ExchangeError
-from dustsweep.exchanges.base import Exchange
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from decimal import Decimal
+
+    from dustsweep.exchanges.base import Exchange
 
 logger = logging.getLogger(__name__)
 

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import has_conversion_cooldown
 from dustsweep.core.routes import Route
 from dustsweep.errors import CooldownActive, ExchangeError
-from dustsweep.exchanges.base import Exchange
-from dustsweep.storage.ledger import Ledger
 from dustsweep.storage.records import RecordStatus
+
+if TYPE_CHECKING:
+    from dustsweep.exchanges.base import Exchange
+    from dustsweep.storage.ledger import Ledger
 
 
 def iso_ms(ms: int) -> str:

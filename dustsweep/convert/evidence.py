@@ -21,9 +21,9 @@ shows nothing at the end of the reconcile window AND the balances were never tou
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import conversion_finder, conversion_log
 from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
@@ -33,6 +33,9 @@ from dustsweep.run.ids import PREFIX
 from dustsweep.run.outcome import Status
 from dustsweep.run.retry import backoff
 from dustsweep.storage.records import RecordStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ Nothing here prints; the caller renders the plan and the outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.native import not_sent, run_native
 from dustsweep.convert.plan import (
@@ -35,6 +35,9 @@ from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, Co
 from dustsweep.core.routes import Route
 from dustsweep.run.ids import ClientIds
 from dustsweep.run.outcome import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 UNRESOLVED = "an earlier conversion of it is still unresolved: it is settled first"
 

@@ -17,8 +17,7 @@ For each batch, in this order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.batches import plan_batches, quote_for
 from dustsweep.convert.caps import batch_limit, fetch_previews
@@ -30,9 +29,7 @@ from dustsweep.convert.evidence import (
     facts_from_result,
     record_facts,
 )
-from dustsweep.convert.plan import PlannedConversion
 from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
-from dustsweep.core.models import ConversionPreview
 from dustsweep.core.routes import Route
 from dustsweep.errors import (
     Banned,
@@ -45,9 +42,16 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.ids import ClientIds
 from dustsweep.run.outcome import Status
 from dustsweep.storage.records import RecordStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from decimal import Decimal
+
+    from dustsweep.convert.plan import PlannedConversion
+    from dustsweep.core.models import ConversionPreview
+    from dustsweep.run.ids import ClientIds
 
 GONE = "no longer offered by the exchange's conversion (its balance or eligibility changed)"
 

@@ -11,11 +11,10 @@ can be sold is converted only when converting nets more than selling.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
-from dustsweep.core.classify import AccountReport, AssetReport
 from dustsweep.core.lots import plain
 from dustsweep.core.models import (
     ZERO,
@@ -26,7 +25,6 @@ from dustsweep.core.models import (
     Verdict,
 )
 from dustsweep.core.plan import Skip, apply_run_cap, per_asset_cap_reason
-from dustsweep.core.policy import Policy
 from dustsweep.core.routes import (
     Route,
     RouteChoice,
@@ -37,6 +35,12 @@ from dustsweep.core.routes import (
     sell_option,
 )
 from dustsweep.core.valuation import Valuer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from dustsweep.core.classify import AccountReport, AssetReport
+    from dustsweep.core.policy import Policy
 
 CONVERT_PLACES = Decimal("0.00000001")  # Convert quotes take 8 decimals for every asset
 NOT_LISTED = "not offered by the exchange's small-balance conversion (not eligible)"

@@ -11,7 +11,7 @@ when accepted, exactly its amounts moved).
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import (
     ConvertOrderLike,
@@ -21,7 +21,6 @@ from dustsweep.convert.caps import (
     rfq_status_by_quote,
 )
 from dustsweep.convert.evidence import QUOTE_MARGIN_MS, Finder
-from dustsweep.convert.plan import PlannedConversion
 from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO
 from dustsweep.core.routes import Route
@@ -36,6 +35,11 @@ from dustsweep.errors import (
 )
 from dustsweep.run.outcome import Status
 from dustsweep.storage.records import RecordStatus
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from dustsweep.convert.plan import PlannedConversion
 
 logger = logging.getLogger(__name__)
 

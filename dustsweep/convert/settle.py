@@ -11,8 +11,7 @@ closed with advice to check the exchange, so they cannot block every later run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import (
     ConvertOrderLike,
@@ -39,6 +38,10 @@ from dustsweep.core.routes import Route
 from dustsweep.errors import ExchangeError
 from dustsweep.run.outcome import Status
 from dustsweep.storage.records import Record, RecordStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from decimal import Decimal
 
 STALE_PENDING_MS = 24 * 3600 * 1000
 CONVERT_QUOTE_MAX_MS = 120_000  # the longest validTime Binance Convert offers ("2m")

@@ -10,16 +10,20 @@ pending and the next run settles it with ``reconcile_pending_conversions``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO
-from dustsweep.errors import ExitCode
 from dustsweep.run.context import RunContext
 from dustsweep.run.exit import conversion_exit_code
 from dustsweep.run.outcome import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from decimal import Decimal
+
+    from dustsweep.errors import ExitCode
 
 DEFAULT_CONVERT_POLL_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
 DEFAULT_COOLDOWN_S = 6 * 3600

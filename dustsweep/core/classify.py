@@ -8,14 +8,18 @@ proceeds: proceeds across quotes differ by price noise, and the point is to leav
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.lots import Blocker, SellSize, plain, size_market_sell
 from dustsweep.core.models import ZERO, Balance, MarketRules, Snapshot, Verdict
-from dustsweep.core.policy import Policy
 from dustsweep.core.valuation import Valuer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from dustsweep.core.policy import Policy
 
 SIMPLE_EARN_PREFIX = "LD"
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from enum import StrEnum
 from math import lcm
+from typing import TYPE_CHECKING
 
-from dustsweep.core.models import MarketRules
+if TYPE_CHECKING:
+    from dustsweep.core.models import MarketRules
 
 ZERO = Decimal(0)
 

@@ -6,10 +6,13 @@ and never raw SDK dicts, so nothing above the adapter boundary knows which excha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ZERO = Decimal(0)
 

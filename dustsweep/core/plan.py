@@ -7,10 +7,8 @@ reason. Nothing here sends anything; the executor runs the plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from typing import NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from dustsweep.core.classify import (
     AccountReport,
@@ -23,8 +21,13 @@ from dustsweep.core.classify import (
 )
 from dustsweep.core.lots import plain
 from dustsweep.core.models import ZERO, MarketRules, Snapshot, Verdict
-from dustsweep.core.policy import Policy
 from dustsweep.core.valuation import Valuer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from decimal import Decimal
+
+    from dustsweep.core.policy import Policy
 
 MAX_VALUE_REASON = "over the --max-value cap"
 _SELLING = frozenset({Verdict.SELLABLE, Verdict.PARTIAL})

@@ -6,9 +6,12 @@ the user's file and builds one of these.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 DEFAULT_SELL_QUOTES: tuple[str, ...] = ("USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH")
 DEFAULT_BRIDGES: tuple[str, ...] = ("USDT", "USDC", "BTC", "ETH", "BNB", "FDUSD")

@@ -19,15 +19,19 @@ keep the comparison honest:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from dustsweep.core.classify import AssetReport
 from dustsweep.core.lots import plain
 from dustsweep.core.models import ZERO, ConvertLimit, DustCandidate
-from dustsweep.core.valuation import Valuer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from dustsweep.core.classify import AssetReport
+    from dustsweep.core.valuation import Valuer
 
 COSTS_TOO_MUCH = "left: costs more than it is worth"
 

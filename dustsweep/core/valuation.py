@@ -7,10 +7,13 @@ market lets it be sold into an allowed quote. An asset without any usable price 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from dustsweep.core.models import MarketRules
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from dustsweep.core.models import MarketRules
 
 _ONE = Decimal(1)
 

@@ -12,17 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dustsweep.core.models import (
-    Announcement,
-    Balance,
-    ConversionPreview,
-    ConversionResult,
-    MarketRules,
-    OrderResult,
-)
 from dustsweep.exchanges.signing import Signer, hmac_signer
+
+if TYPE_CHECKING:
+    from dustsweep.core.models import (
+        Announcement,
+        Balance,
+        ConversionPreview,
+        ConversionResult,
+        MarketRules,
+        OrderResult,
+    )
 
 
 @dataclass(frozen=True)

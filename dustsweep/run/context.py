@@ -9,12 +9,16 @@ run fast; ``run_token`` makes this run's client ids unique.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dustsweep.exchanges.base import Exchange
 from dustsweep.run.ids import new_run_token
-from dustsweep.storage.ledger import Ledger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dustsweep.exchanges.base import Exchange
+    from dustsweep.storage.ledger import Ledger
 
 DEFAULT_RECONCILE_WINDOW_S = 60.0  # how long to keep asking after a lost answer (Binance's
 # -2013 lag has lasted up to a minute)

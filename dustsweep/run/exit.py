@@ -6,13 +6,14 @@ possible now (cool-down). Every command's code comes from here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.errors import Banned, DustsweepError, ExitCode
 from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:  # the result types, read here; run/ never imports services or routes
+    from collections.abc import Sequence
+
     from dustsweep.convert.types import ConversionOutcome
     from dustsweep.services.convert import AccountConvert
     from dustsweep.services.sell import AccountSell

@@ -3,7 +3,10 @@ unknown outcome (an order looked up by client id, a conversion found in the exch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BACKOFF_S: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # then 8 s until the window ends
 

@@ -1,7 +1,8 @@
 """Runs a confirmed sell plan: the only code that moves money.
 
-``execute_sells`` places the plan's orders concurrently (bounded by ``ctx.concurrency``), each
-through an ``OrderJob`` (executor_order: exactly-once client ids, reconciliation of unknown
+``execute_sells`` (one account) and ``sale_waves`` (several, side by side) place the plan's
+orders concurrently (bounded by ``ctx.concurrency``), each through an ``OrderJob`` (sell.order:
+exactly-once client ids, reconciliation of unknown
 outcomes, reactions to refusals), then sells on into the policy's quote what the run received
 in intermediate quotes (BTC, BNB, ETH...). ``reconcile_pending`` (reconcile) settles what an
 earlier run left unknown and must run before a new plan is made.
@@ -12,31 +13,115 @@ is in the result and in the ledger even when a later step fails.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import Decimal
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, Balance
 from dustsweep.core.plan import PlannedOrder, SellPlan, plan_followup
-from dustsweep.errors import ExchangeError
+from dustsweep.errors import DustsweepError, ExchangeError
 from dustsweep.run.outcome import Status
+from dustsweep.run.pool import run_concurrently
 from dustsweep.sell.order import OrderJob
 from dustsweep.sell.shared import RunState
 from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
-from dustsweep.storage.records import LedgerError
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from collections.abc import Generator, Mapping, Sequence
+    from decimal import Decimal
 
 
 def execute_sells(plan: SellPlan, ctx: ExecutionContext) -> SellResult:
     """Place ``plan``'s orders, then the follow-up sales; return every outcome."""
-    result = SellResult()
-    state = RunState(ctx, result)
-    result.outcomes.extend(_run_orders(state, plan.orders, quotes=ctx.sell_quotes))
-    if ctx.followup:
-        result.outcomes.extend(_sell_followups(state, plan, result))
-    return result
+    sale = AccountSale(plan, ctx)
+    with closing(sale_waves([sale])) as waves:
+        for wave in waves:
+            for future in [pool.submit(job.run) for pool, job in wave]:
+                future.result()
+    if sale.error is not None:
+        raise sale.error
+    return sale.result
+
+
+Wave = list[tuple[ThreadPoolExecutor, OrderJob]]
+
+
+def sale_waves(sales: Sequence[AccountSale]) -> Generator[Wave, None, None]:
+    """Every account's orders in two waves: the plans' orders, then the follow-up sales.
+
+    Each wave is yielded as (pool, job) pairs for the caller to submit and wait on: the caller's
+    thread is then the only one between the command and the jobs (accounts run side by side,
+    each on its own pool, without a thread of their own in between), and the order path is the
+    caller, the job and the SDK. Once a wave is done, its outcomes land on each account's
+    result. Closing the generator early (an interrupt while waiting) stops every account: no
+    new order is sent, orders not started are dropped, the ones in flight finish.
+    """
+    try:
+        yield [
+            (sale.pool, job)
+            for sale in sales
+            for job in sale.jobs(sale.plan.orders, quotes=sale.ctx.sell_quotes)
+        ]
+        for sale in sales:
+            sale.collect()
+        followups = run_concurrently([sale.followup_jobs for sale in sales])
+        yield [(s.pool, job) for s, jobs in zip(sales, followups, strict=True) for job in jobs]
+        for sale in sales:
+            sale.collect()
+    except BaseException:
+        for sale in sales:
+            sale.stop("interrupted")
+        raise
+    finally:
+        for sale in sales:
+            sale.pool.shutdown(wait=True)
+
+
+class AccountSale:
+    """One account's sale: its shared run state, its order pool (``ctx.concurrency``
+    workers), the jobs of the current wave and the result."""
+
+    def __init__(self, plan: SellPlan, ctx: ExecutionContext) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.result = SellResult()
+        self.state = RunState(ctx, self.result)
+        self.error: DustsweepError | None = None
+        workers = max(1, min(ctx.concurrency, len(plan.orders)))
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"sell-{ctx.account}")
+        self._jobs: list[OrderJob] = []
+
+    def jobs(
+        self,
+        orders: Sequence[PlannedOrder],
+        *,
+        quotes: tuple[str, ...] | None,
+        followup: bool = False,
+    ) -> list[OrderJob]:
+        """One job per order, kept for ``collect``."""
+        jobs = [OrderJob(self.state, o, quotes=quotes, followup=followup) for o in orders]
+        self._jobs.extend(jobs)
+        return jobs
+
+    def followup_jobs(self) -> list[OrderJob]:
+        """Once the plan's orders are done: the follow-up sales, if the run makes any."""
+        if not self.ctx.followup or self.error is not None:
+            return []
+        try:
+            orders = _followup_orders(self.state, self.plan, self.result)
+        except DustsweepError as exc:
+            self.error = exc
+            return []
+        return self.jobs(orders, quotes=(self.ctx.policy.quote,), followup=True)
+
+    def collect(self) -> None:
+        """The finished jobs' outcomes, in the orders' order, onto the result."""
+        jobs, self._jobs = self._jobs, []
+        self.result.outcomes.extend(job.outcome for job in jobs if job.outcome is not None)
+
+    def stop(self, reason: str) -> None:
+        self.state.stop(reason)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def planned_outcomes(plan: SellPlan) -> list[OrderOutcome]:
@@ -57,67 +142,7 @@ def planned_outcomes(plan: SellPlan) -> list[OrderOutcome]:
     ]
 
 
-def _run_orders(
-    state: RunState,
-    orders: Sequence[PlannedOrder],
-    *,
-    quotes: tuple[str, ...] | None,
-    followup: bool = False,
-) -> list[OrderOutcome]:
-    """Run ``orders`` concurrently; outcomes in the orders' order.
-
-    On an interrupt the run is stopped (no new order is sent), orders not started are
-    dropped, the ones in flight finish, and the interrupt propagates.
-    """
-    if not orders:
-        return []
-    workers = max(1, min(state.ctx.concurrency, len(orders)))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sell-{state.ctx.account}")
-    try:
-        futures: list[Future[OrderOutcome]] = [
-            pool.submit(_run_one, state, order, quotes, followup) for order in orders
-        ]
-        outcomes = [future.result() for future in futures]
-    except BaseException:
-        state.stop("interrupted")
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return outcomes
-
-
-def _run_one(
-    state: RunState, order: PlannedOrder, quotes: tuple[str, ...] | None, followup: bool
-) -> OrderOutcome:
-    """One order; a bug in it must not lose the other orders' outcomes."""
-    job = OrderJob(state, order, quotes=quotes, followup=followup)
-    try:
-        return job.run()
-    except Exception as exc:
-        attempt = job.attempt
-        if isinstance(exc, LedgerError):
-            # The history cannot record: no further order may go out (each is recorded
-            # before it is sent), and the one line says why, without a traceback.
-            state.stop(str(exc))
-            logger.warning("%s: %s", state.ctx.account, exc)
-        else:
-            logger.exception("order for %s failed unexpectedly", order.asset)
-        return OrderOutcome(
-            asset=order.asset,
-            market=attempt.order.symbol if attempt else order.symbol,
-            qty=attempt.order.qty if attempt else order.qty,
-            status=Status.UNKNOWN if attempt else Status.SKIPPED,
-            client_order_id=attempt.client_id if attempt else None,
-            residual=order.residual + order.qty,
-            error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")
-            + ("; its ledger record stays pending for the next run" if attempt else ""),
-            quote_asset=order.quote_asset,
-            followup=followup,
-            record_id=attempt.record_id if attempt else None,
-        )
-
-
-def _sell_followups(state: RunState, plan: SellPlan, result: SellResult) -> list[OrderOutcome]:
+def _followup_orders(state: RunState, plan: SellPlan, result: SellResult) -> list[PlannedOrder]:
     """Sell on into the policy's quote what the primary orders received in other quotes.
 
     Only what this run received (unless the asset was itself dust in the plan): the user's own
@@ -161,7 +186,7 @@ def _sell_followups(state: RunState, plan: SellPlan, result: SellResult) -> list
                 vetted.append(checked)
         orders = vetted
     _note_unsold(result, received, orders, balances, quote)
-    return _run_orders(state, orders, quotes=(quote,), followup=True)
+    return orders
 
 
 def _note_unsold(

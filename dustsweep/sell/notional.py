@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dustsweep.core.lots import plain
-from dustsweep.core.models import Snapshot
 from dustsweep.core.plan import PlannedOrder, SellPlan, Skip, replan_asset
-from dustsweep.core.policy import Policy
 from dustsweep.errors import Banned, ExchangeError
+
+if TYPE_CHECKING:
+    from dustsweep.core.models import Snapshot
+    from dustsweep.core.policy import Policy
 
 logger = logging.getLogger(__name__)
 HEADROOM = Decimal("1.10")  # 10 % above the margin-adjusted minimum needs no check

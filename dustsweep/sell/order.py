@@ -15,8 +15,7 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, MarketRules, OrderResult
 from dustsweep.core.plan import PlannedOrder, replan_asset
@@ -38,7 +37,7 @@ from dustsweep.sell.reconcile import (
     outcome_status,
     record_final,
 )
-from dustsweep.sell.shared import Baseline, RunState
+from dustsweep.sell.shared import Baseline
 from dustsweep.sell.steps import (
     Attempt,
     NeverPlaced,
@@ -51,7 +50,13 @@ from dustsweep.sell.steps import (
     Unknown,
 )
 from dustsweep.sell.types import OrderOutcome
-from dustsweep.storage.records import RecordStatus
+from dustsweep.storage.records import LedgerError, RecordStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from decimal import Decimal
+
+    from dustsweep.sell.shared import RunState
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +81,10 @@ class OrderJob:
         self.quotes = quotes
         self.followup = followup
         self.attempt: Attempt | None = None  # the latest send, for crash reports
+        self.latest = order  # the latest version of the order (re-plans change it)
+        self.baseline = Baseline(ZERO, clean=True, moves=0)  # of the current send
+        self.retries = Retries()  # of the current send
+        self.outcome: OrderOutcome | None = None  # once run
         self.lookup = OrderLookup(
             self.ctx.exchange,
             self.ctx.sleep,
@@ -87,22 +96,108 @@ class OrderJob:
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> OrderOutcome:
+        """Send until there is an outcome; it is returned and kept on ``self.outcome``.
+
+        This loop is the only place the job calls the exchange: every decision before a send
+        (``_next``, ``_may_send``) and after it (``_on_error``, ``_await_final``, ``_sent``)
+        returns here, so an order's path from the command to the SDK stays short (issue 10: at
+        most 8 project frames). A bug in one order must not lose the other orders' outcomes:
+        it becomes this order's outcome (``_crashed``).
+        """
         tries = Tries()
-        current: PlannedOrder | OrderOutcome | str = self._with_fresh_rules(self.order)
-        latest = self.order
-        while isinstance(current, PlannedOrder):
-            latest = current
-            stopped = self.state.stopped
-            if stopped is not None:
-                return self._outcome(current, Status.SKIPPED, stopped, self.attempt)
-            if tries.sends >= MAX_SENDS:
-                return self._outcome(current, Status.SKIPPED, "gave up after too many attempts")
-            tries.sends += 1
-            attempt = self._open(current)
-            current = self._handle(attempt, self._send(attempt), tries)
+        try:
+            step = self._next(self._with_fresh_rules(self.order), tries)
+            while isinstance(step, Attempt):
+                attempt, order = step, step.order
+                sent = self._may_send()
+                if sent is None:
+                    try:
+                        result = self.ctx.exchange.market_sell(
+                            order.symbol, order.qty, attempt.client_id
+                        )
+                    except ExchangeError as err:
+                        sent = self._on_error(attempt, err, self.baseline, self.retries)
+                        if sent is None:
+                            continue  # the same order, under the same id, once more
+                    except ValueError as err:  # the adapter refused the input before sending
+                        sent = NotSent(str(err))
+                    else:
+                        final = result.final
+                        sent = Placed(result) if final else self._await_final(attempt, result)
+                step = self._next(self._sent(attempt, sent, tries), tries)
+        except Exception as exc:
+            step = self._crashed(exc)
+        self.outcome = step
+        return step
+
+    def _crashed(self, exc: Exception) -> OrderOutcome:
+        order, attempt = self.order, self.attempt
+        if isinstance(exc, LedgerError):
+            # The history cannot record: no further order may go out (each is recorded
+            # before it is sent), and the one line says why, without a traceback.
+            self.state.stop(str(exc))
+            logger.warning("%s: %s", self.ctx.account, exc)
+        else:
+            logger.exception("order for %s failed unexpectedly", order.asset)
+        return OrderOutcome(
+            asset=order.asset,
+            market=attempt.order.symbol if attempt else order.symbol,
+            qty=attempt.order.qty if attempt else order.qty,
+            status=Status.UNKNOWN if attempt else Status.SKIPPED,
+            client_order_id=attempt.client_id if attempt else None,
+            residual=order.residual + order.qty,
+            error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")
+            + ("; its ledger record stays pending for the next run" if attempt else ""),
+            quote_asset=order.quote_asset,
+            followup=self.followup,
+            record_id=attempt.record_id if attempt else None,
+        )
+
+    def _next(
+        self, current: PlannedOrder | OrderOutcome | str, tries: Tries
+    ) -> Attempt | OrderOutcome:
+        """The next attempt to send (its record written, its assets marked in flight), or the
+        job's outcome."""
+        if isinstance(current, OrderOutcome):
+            return current
         if isinstance(current, str):
-            return self._outcome(latest, Status.SKIPPED, current, self.attempt)
-        return current
+            return self._outcome(self.latest, Status.SKIPPED, current, self.attempt)
+        self.latest = current
+        stopped = self.state.stopped
+        if stopped is not None:
+            return self._outcome(current, Status.SKIPPED, stopped, self.attempt)
+        if tries.sends >= MAX_SENDS:
+            return self._outcome(current, Status.SKIPPED, "gave up after too many attempts")
+        tries.sends += 1
+        attempt = self._open(current)
+        # The sold asset and the quote are marked "in flight" in the balance book until the
+        # send is settled; an unknown outcome (or an interrupt) leaves them so for the rest of
+        # the run (see BalanceBook).
+        self.baseline = self.state.balances.baseline(current.asset)
+        self.retries = Retries()
+        self.state.balances.begin(current.asset, current.quote_asset)
+        return attempt
+
+    def _may_send(self) -> Sent | None:
+        """None once this send may go out: the run is not stopped, a rate-limit hold and the
+        order pacing are waited out."""
+        stopped = self.state.stopped
+        if stopped is not None:
+            return NotSent(stopped)
+        self.state.gate.wait()
+        if self.state.pacer is not None:
+            self.state.pacer.wait_turn()
+        return None
+
+    def _sent(
+        self, attempt: Attempt, sent: Sent, tries: Tries
+    ) -> PlannedOrder | OrderOutcome | str:
+        """The send is settled: release its assets in the balance book (unless its outcome is
+        unknown) and record what it came to."""
+        if not isinstance(sent, Unknown):
+            moved = isinstance(sent, Placed) and sent.result.filled_qty > 0
+            self.state.balances.done(attempt.order.asset, attempt.order.quote_asset, moved=moved)
+        return self._handle(attempt, sent, tries)
 
     def _with_fresh_rules(self, order: PlannedOrder) -> PlannedOrder | str:
         """Re-plan before sending when another order of this run refreshed this market's rules."""
@@ -156,47 +251,6 @@ class OrderJob:
         return self._react(attempt, sent, tries)
 
     # -- sending -------------------------------------------------------------------------
-
-    def _send(self, attempt: Attempt) -> Sent:
-        """Send once (plus the retries a 429 or a clock fix allow) and settle unknowns.
-
-        The sold asset and the quote are marked "in flight" in the balance book meanwhile; an
-        unknown outcome leaves them so for the rest of the run (see BalanceBook).
-        """
-        assets = (attempt.order.asset, attempt.order.quote_asset)
-        baseline = self.state.balances.baseline(attempt.order.asset)
-        self.state.balances.begin(*assets)
-        sent: Sent = Unknown("interrupted")
-        try:
-            sent = self._send_with_retries(attempt, baseline)
-        finally:
-            if not isinstance(sent, Unknown):
-                moved = isinstance(sent, Placed) and sent.result.filled_qty > 0
-                self.state.balances.done(*assets, moved=moved)
-        return sent
-
-    def _send_with_retries(self, attempt: Attempt, baseline: Baseline) -> Sent:
-        order = attempt.order
-        retries = Retries()
-        while True:
-            stopped = self.state.stopped
-            if stopped is not None:
-                return NotSent(stopped)
-            self.state.gate.wait()
-            if self.state.pacer is not None:
-                self.state.pacer.wait_turn()
-            try:
-                result = self.ctx.exchange.market_sell(order.symbol, order.qty, attempt.client_id)
-            except ExchangeError as err:
-                answer = self._on_error(attempt, err, baseline, retries)
-                if answer is None:
-                    continue
-                return answer
-            except ValueError as err:  # the adapter refused the input before sending
-                return NotSent(str(err))
-            if not result.final:
-                return self._await_final(attempt, result)
-            return Placed(result)
 
     def _on_error(
         self, attempt: Attempt, err: ExchangeError, baseline: Baseline, retries: Retries

@@ -12,10 +12,10 @@ run settles it here (``reconcile_pending``) before it plans anything new.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, OrderResult
 from dustsweep.errors import (
@@ -26,14 +26,18 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.exchanges.base import Exchange
-from dustsweep.run.context import RunContext
 from dustsweep.run.outcome import Status
 from dustsweep.run.retry import backoff
 from dustsweep.sell.shared import ban_message
 from dustsweep.sell.types import OrderOutcome
-from dustsweep.storage.ledger import Ledger
 from dustsweep.storage.records import Record, RecordStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dustsweep.exchanges.base import Exchange
+    from dustsweep.run.context import RunContext
+    from dustsweep.storage.ledger import Ledger
 
 logger = logging.getLogger(__name__)
 

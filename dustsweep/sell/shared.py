@@ -19,15 +19,19 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, Balance, MarketRules, Snapshot
 from dustsweep.errors import Banned, ExchangeError
 from dustsweep.run.ids import ClientIds
-from dustsweep.sell.types import ExecutionContext, SellResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from decimal import Decimal
+
+    from dustsweep.sell.types import ExecutionContext, SellResult
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,12 @@ Kept as plain data so the order job's control flow reads as "send, then act on t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dustsweep.core.models import OrderResult
-from dustsweep.core.plan import PlannedOrder
-from dustsweep.errors import ExchangeError
+if TYPE_CHECKING:
+    from dustsweep.core.models import OrderResult
+    from dustsweep.core.plan import PlannedOrder
+    from dustsweep.errors import ExchangeError
 
 
 # What one send came to. Only ``Placed`` moved money for sure.

@@ -6,15 +6,19 @@ the order runner and the reconciler share them without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, MarketRules, Snapshot
-from dustsweep.core.plan import PlannedOrder
-from dustsweep.core.policy import Policy
 from dustsweep.run.context import RunContext
 from dustsweep.run.outcome import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from decimal import Decimal
+
+    from dustsweep.core.plan import PlannedOrder
+    from dustsweep.core.policy import Policy
 
 DEFAULT_CONCURRENCY = 4  # well within the order limits the adapters declare (order_pacing)
 DEFAULT_MAX_RATE_WAIT_S = 30.0  # a longer Retry-After means "not now": the order is skipped

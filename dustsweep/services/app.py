@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from dustsweep.core.models import MarketRules, Snapshot
 from dustsweep.errors import Banned, ClockSkew, DustsweepError, ExchangeError
+from dustsweep.run.pool import run_concurrently
 
 if TYPE_CHECKING:
     from dustsweep.config.schema import AccountConfig, Config
@@ -260,12 +261,3 @@ class App:
 
         WRITES.drain()  # the rules cache is on disk before the command returns
         return scans
-
-
-def run_concurrently(jobs: Sequence[Callable[[], T]]) -> list[T]:
-    """Run independent jobs in threads and return their results in order."""
-    if len(jobs) <= 1:
-        return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="account") as pool:
-        futures = [pool.submit(job) for job in jobs]
-        return [f.result() for f in futures]

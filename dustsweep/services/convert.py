@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -21,15 +20,18 @@ from dustsweep.errors import (
     CooldownActive,
     DustsweepError,
 )
-from dustsweep.services.app import AccountHandle, App, run_concurrently
+from dustsweep.run.pool import run_concurrently
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dustsweep.config.schema import AccountConfig
     from dustsweep.convert.plan import ConversionPlan
     from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import ConversionPreview, ConvertLimit, Snapshot
     from dustsweep.exchanges.base import Credentials
+    from dustsweep.services.app import AccountHandle, App
     from dustsweep.storage.ledger import Ledger
 
 

@@ -13,10 +13,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dustsweep.errors import ExitCode
-from dustsweep.services.app import AccountScan
-from dustsweep.services.sweep import SweepResult
+
+if TYPE_CHECKING:
+    from dustsweep.services.app import AccountScan
+    from dustsweep.services.sweep import SweepResult
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from dustsweep.config.secrets import credentials, select_accounts
 from dustsweep.errors import DustsweepError
-from dustsweep.services.app import App, run_concurrently
+from dustsweep.run.pool import run_concurrently
+from dustsweep.services.app import App
 
 if TYPE_CHECKING:
     from dustsweep.config.schema import AccountConfig

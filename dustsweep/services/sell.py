@@ -8,8 +8,7 @@ each account. Execution goes through the executor, the only code that moves mone
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -17,16 +16,19 @@ from typing import TYPE_CHECKING, cast
 
 from dustsweep.errors import DustsweepError
 from dustsweep.run.outcome import Status
+from dustsweep.run.pool import run_concurrently
 from dustsweep.sell.notional import JudgesNotional, NotionalCheck
-from dustsweep.services.app import AccountHandle, App, run_concurrently
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import Snapshot
     from dustsweep.core.plan import PlannedOrder, SellPlan
     from dustsweep.exchanges.base import Credentials
-    from dustsweep.sell.types import OrderOutcome, SellResult
+    from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
+    from dustsweep.services.app import AccountHandle, App
     from dustsweep.storage.ledger import Ledger
 
 
@@ -163,26 +165,36 @@ class SellRun:
         return frozenset()
 
     def execute(self, sells: Sequence[AccountSell]) -> None:
-        """Place every planned order, accounts concurrently; results land on each AccountSell."""
-        assert self.live, "only a live run places orders"
-        busy = [s for s in sells if s.actions and s.error is None]
-        if not busy:
-            return
-        # A pool of its own rather than run_concurrently: the order path stays one call shorter.
-        with ThreadPoolExecutor(
-            max_workers=min(8, len(busy)), thread_name_prefix="account"
-        ) as pool:
-            for future in [pool.submit(self._execute_one, s) for s in busy]:
-                future.result()
+        """Place every planned order, accounts side by side; results land on each AccountSell.
 
-    def _execute_one(self, sell: AccountSell) -> None:
-        from dustsweep.sell.execute import execute_sells
+        This thread submits the order jobs of each wave (``sale_waves``) and waits on them
+        itself, so an order passes only the command, this method and its job on the way to the
+        exchange."""
+        from dustsweep.sell.execute import AccountSale, sale_waves
+
+        assert self.live, "only a live run places orders"
+        busy = [s for s in sells if s.plan is not None and s.actions and s.error is None]
+        sales = [AccountSale(s.plan, self._context(s)) for s in busy if s.plan is not None]
+        with closing(sale_waves(sales)) as waves:
+            for wave in waves:
+                for future in [pool.submit(job.run) for pool, job in wave]:
+                    future.result()  # the outcome lands on the job; this thread only waits
+        for sell, sale in zip(busy, sales, strict=True):
+            if sale.error is not None:
+                sell.error = sale.error
+                continue
+            sell.result = sale.result
+            offset = sale.result.clock_offset_ms
+            if offset is not None and sell.handle is not None:
+                self.app.offsets.save(sell.handle.config.exchange, sell.handle.base_url, offset)
+
+    def _context(self, sell: AccountSell) -> ExecutionContext:
         from dustsweep.sell.types import ExecutionContext
 
-        handle, plan, snapshot = sell.handle, sell.plan, sell.snapshot
-        assert handle is not None and plan is not None and snapshot is not None
+        handle, snapshot = sell.handle, sell.snapshot
+        assert handle is not None and snapshot is not None
         to_asset = self.options.to_asset
-        ctx = ExecutionContext(
+        return ExecutionContext(
             exchange=handle.exchange,
             ledger=self.ledger,
             run_id=self.run_id,
@@ -198,14 +210,6 @@ class SellRun:
             followup=self.options.followup and to_asset is None,
             vet=sell.vet,
         )
-        try:
-            sell.result = execute_sells(plan, ctx)
-        except DustsweepError as exc:
-            sell.error = exc
-            return
-        offset = sell.result.clock_offset_ms
-        if offset is not None:
-            self.app.offsets.save(handle.config.exchange, handle.base_url, offset)
 
     def close(self, sells: Sequence[AccountSell]) -> None:
         for sell in sells:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -21,16 +20,19 @@ from typing import TYPE_CHECKING, Any
 from dustsweep.core.models import Verdict
 from dustsweep.errors import DustsweepError
 from dustsweep.run.exit import sweep_exit_code
+from dustsweep.run.pool import run_concurrently
 from dustsweep.services import delisting
-from dustsweep.services.app import App, run_concurrently
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
 from dustsweep.storage.records import run_outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials
+    from dustsweep.services.app import App
     from dustsweep.storage.ledger import Ledger
 
 
