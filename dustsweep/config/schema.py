@@ -18,6 +18,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     Strict,
+    StrictBool,
     ValidationInfo,
 )
 from pydantic_core import PydanticCustomError
@@ -231,6 +232,9 @@ class Config(BaseModel):
     concurrency: Annotated[StrictInt, Field(ge=1, le=10)] = 4
     reconcile_window_s: Annotated[StrictInt, Field(ge=0, le=3600)] = 60
     log_file: Annotated[Path, AfterValidator(_expand_path)] | None = None
+    # a live sweep also runs ``history sync`` (services.history_sync), so that no conversion
+    # ages out of the exchanges' logs (Binance keeps the last 100 dust records)
+    sync_history: StrictBool = True
     accounts: tuple[AccountConfig, ...]
 
     _path: Path | None = PrivateAttr(default=None)

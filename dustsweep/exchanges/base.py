@@ -9,11 +9,12 @@ Adapters translate every SDK or network error into ``dustsweep.errors`` at this 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from dustsweep.core.history_log import LoggedConversion
 from dustsweep.core.models import (
     Balance,
     ConversionPreview,
@@ -90,6 +91,8 @@ class Capabilities:
     # the exchange's quote-based Convert (request for quote)
     rfq_convert: bool = False  # convert_pairs / convert_quote / convert_accept / convert_status
     rfq_status_by_quote: bool = False  # convert_status_by_quote(quote_id)
+    # history_pages(since_ms, until_ms): the exchange's own conversion logs (history sync)
+    history_log: bool = False
     # credentials
     # accepts a self-generated private key (Ed25519/RSA) instead of a secret
     key_files: bool = False
@@ -264,4 +267,9 @@ class Exchange(Protocol):
 
     def convert_status_by_quote(self, quote_id: str) -> ConvertOrderLike | None:
         """``rfq_status_by_quote``: the order an accepted quote became; None: none (yet)."""
+        ...
+
+    def history_pages(self, since_ms: int, until_ms: int) -> Iterator[list[LoggedConversion]]:
+        """``history_log``: every conversion the exchange logged in the window (exchange ms),
+        one page at a time, so a caller can keep what it merged when a later page fails."""
         ...

@@ -42,6 +42,7 @@ UPDATABLE_FIELDS = frozenset(
         "client_id",
         "status",
         "error",
+        "ext_id",
     }
 )
 
@@ -113,6 +114,9 @@ class Record:
     status: str
     error: str | None
     updated_at: str
+    # "dustsweep" (made here) or "exchange" (found in the exchange's own log by a sync)
+    source: str = "dustsweep"
+    ext_id: str | None = None  # the exchange's id of the logged line this record matches
 
     def to_json(self) -> dict[str, Any]:
         """The ``history --json`` shape: decimals as strings, missing values as null."""
@@ -135,6 +139,7 @@ class Record:
             "client_id": self.client_id,
             "status": self.status,
             "error": self.error,
+            "source": self.source,
         }
 
 

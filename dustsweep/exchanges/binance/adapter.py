@@ -42,6 +42,7 @@ from dustsweep.exchanges.binance import smallbalance as dust
 from dustsweep.exchanges.binance.capabilities import CAPABILITIES
 from dustsweep.exchanges.binance.convert import ConvertApi
 from dustsweep.exchanges.binance.errors import CONVERT, ORDER, READ, CallContext, unavailable
+from dustsweep.exchanges.binance.history import HistoryApi
 from dustsweep.exchanges.binance.transport import BinanceTransport, SdkParts
 
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
@@ -62,7 +63,7 @@ def _sdk() -> SdkParts:
     return SdkParts(SigningClient, BinanceAPIException, BinanceRequestException)
 
 
-class BinanceExchange(ConvertApi):
+class BinanceExchange(ConvertApi, HistoryApi):
     """A Binance spot account: the ``Exchange`` protocol, ``check_access`` and Convert."""
 
     name = "binance"

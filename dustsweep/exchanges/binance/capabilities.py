@@ -24,6 +24,7 @@ CAPABILITIES = Capabilities(
     conversion_log=True,  # the dribblet log (conversions_since)
     rfq_convert=True,  # /sapi/v1/convert/*
     rfq_status_by_quote=True,  # orderStatus?quoteId=
+    history_log=True,  # history_pages: small-balance and Convert logs
     key_files=True,  # Ed25519 / RSA API keys sign with the private key
     ban_default_s=BAN_DEFAULT_S,
 )

@@ -1,0 +1,136 @@
+"""`dustsweep history sync`: the exchanges' own logs merged into the local history, once.
+
+Real CLI, real SDK clients, both simulators. Conversions are made with one state folder and
+imported by another; dustsweep's own records are matched; a sync failing halfway keeps what it
+merged and the rerun adds no duplicate; the logs are read in the windows the real APIs allow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dustsweep.sim.demo import DEMO_SCENARIO
+from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
+from tests.cli.test_convert import bybit_records, dribblet_lines, history, run_json
+from tests.cli.test_scan import accounts_for
+from tests.cli.test_scan import keys as keys  # the fixture
+from tests.conftest import write_config
+
+pytestmark = pytest.mark.usefixtures("keys")
+
+D = Decimal
+DAY_MS = 86_400_000
+DRIBBLET = "/sapi/v1/asset/dribblet"
+TRADE_FLOW = "/sapi/v1/convert/tradeFlow"
+
+
+@pytest.fixture
+def sim(sim_factory: Any) -> Any:
+    return sim_factory(DEMO_SCENARIO)
+
+
+@pytest.fixture
+def config(sim: Any, tmp_path: Path) -> Path:
+    return write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def use_state(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
+    """Another machine: another state folder, hence another history."""
+    monkeypatch.setenv("DUSTSWEEP_HOME", str(folder))
+    return folder
+
+
+def sync(cli: Any, config: Path, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    code, doc, err = run_json(cli, config, "history", "sync", *args)
+    return code, list(doc), err  # type: ignore[arg-type]
+
+
+def by_account(doc: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["account"]: row for row in doc}
+
+
+def conversions(cli: Any, config: Path) -> list[dict[str, Any]]:
+    return [r for r in history(cli, config) if r["kind"] == "conversion"]
+
+
+def convert_here(cli: Any, config: Path, account: str, target: str) -> None:
+    code, doc, err = run_json(cli, config, "convert", "--to", target, "--account", account, "--yes")
+    assert code == 0, err
+    assert doc["accounts"][0]["conversions"], "the scenario must have something to convert"
+
+
+def test_conversions_made_elsewhere_are_imported_once_and_own_ones_matched(
+    cli: Any, sim: Any, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_state(monkeypatch, tmp_path / "machine-a")
+    convert_here(cli, config, "main", "BNB")
+    convert_here(cli, config, "uta", "USDT")
+    own = conversions(cli, config)
+    assert own and {r["source"] for r in own} == {"dustsweep"}
+
+    # The machine that converted: its sync matches every logged line with its own record.
+    code, doc, err = sync(cli, config)
+    assert code == 0, err
+    rows = by_account(doc)
+    assert rows["main"]["added"] == 0 and rows["uta"]["added"] == 0
+    assert rows["main"]["matched"] + rows["uta"]["matched"] == len(own)
+    assert conversions(cli, config) == own
+
+    # Another machine never saw them: its sync adds them, as the exchange logged them.
+    use_state(monkeypatch, tmp_path / "machine-b")
+    assert history(cli, config) == []
+    code, doc, err = sync(cli, config)
+    assert code == 0, err
+    imported = conversions(cli, config)
+    assert len(imported) == len(own)
+    assert {r["source"] for r in imported} == {"exchange"}
+    assert {r["status"] for r in imported} == {"converted"}
+    logged = {line["fromAsset"]: line for line in dribblet_lines(sim)}
+    for record in (r for r in imported if r["exchange"] == "binance"):
+        line = logged[record["asset"]]
+        assert D(record["qty"]) == D(line["amount"])
+        assert record["received_asset"] == "BNB" and record["fee_asset"] == "BNB"
+        assert D(record["fee"]) == D(line["serviceChargeAmount"])
+        assert D(record["received_qty"]) == D(line["transferedAmount"]) + D(record["fee"])
+    (bybit,) = bybit_records(sim)
+    subs = {s.from_coin: s for s in bybit.subs}
+    for record in (r for r in imported if r["exchange"] == "bybit"):
+        sub = subs[record["asset"]]
+        assert D(record["qty"]) == sub.from_amount and D(record["fee"]) == sub.fee
+        assert D(record["received_qty"]) == sub.to_amount + sub.fee
+
+    # Running it twice adds nothing; asking from an explicit date adds nothing either.
+    for args in ((), ("--since", "2020-12-01")):
+        code, doc, err = sync(cli, config, *args)
+        assert code == 0, err
+        assert all(row["added"] == 0 and row["matched"] == 0 for row in doc), doc
+        assert conversions(cli, config) == imported
+
+
+def test_first_sync_reads_a_year_then_starts_from_the_last_one(
+    cli: Any, sim: Any, config: Path, tmp_path: Path
+) -> None:
+    code, doc, err = sync(cli, config, "--account", "main")
+    assert code == 0, err
+    since = doc[0]["since"]
+    ledger = Ledger(tmp_path / "state" / LEDGER_FILE_NAME)
+    try:
+        last = ledger.last_sync("binance", "main")
+    finally:
+        ledger.close()
+    assert last is not None and since < last
+    # One year back: 365 days before the mark (to the millisecond the mark was taken).
+    assert parse(last) - parse(since) == timedelta(days=365)
+    code, doc, err = sync(cli, config, "--account", "main")
+    assert code == 0, err
+    # The next sync starts a day before the last one ended (late settlements are not missed).
+    assert parse(last) - parse(doc[0]["since"]) == timedelta(days=1)
