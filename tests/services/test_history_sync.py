@@ -16,7 +16,13 @@ import pytest
 
 from dustsweep.sim.demo import DEMO_SCENARIO
 from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
-from tests.cli.test_convert import bybit_records, dribblet_lines, history, run_json
+from tests.cli.test_convert import (
+    bybit_records,
+    dribblet_lines,
+    history,
+    run_json,
+    sim_account,
+)
 from tests.cli.test_scan import accounts_for
 from tests.cli.test_scan import keys as keys  # the fixture
 from tests.conftest import write_config
@@ -134,3 +140,99 @@ def test_first_sync_reads_a_year_then_starts_from_the_last_one(
     assert code == 0, err
     # The next sync starts a day before the last one ended (late settlements are not missed).
     assert parse(last) - parse(doc[0]["since"]) == timedelta(days=1)
+
+
+# ---- the logs page and window as the real ones do ----------------------------------------------
+
+
+def log_dust_elsewhere(sim: Any, count: int, start_ms: int, step_ms: int) -> None:
+    """Dust conversions made on the web page: one asset each, straight into the sim's log."""
+    account = sim_account(sim, "binance")
+    for i in range(count):
+        stamp = start_ms + i * step_ms
+        account.dribblets.append(
+            {
+                "operateTime": stamp,
+                "totalTransferedAmount": "0.00098",
+                "totalServiceChargeAmount": "0.00002",
+                "transId": 7_000_000 + i,
+                "userAssetDribbletDetails": [
+                    {
+                        "transId": 8_000_000 + i,
+                        "serviceChargeAmount": "0.00002",
+                        "amount": f"{i + 1}.5",
+                        "operateTime": stamp,
+                        "transferedAmount": "0.00098",
+                        "fromAsset": f"W{i}",
+                    }
+                ],
+            }
+        )
+
+
+def convert_elsewhere(sim: Any, when_ms: list[int]) -> list[Any]:
+    """Convert trades made in the app, months apart."""
+    from dustsweep.sim.binance.convert import ConvertOrder, ConvertQuote
+
+    account = sim_account(sim, "binance")
+    orders = []
+    for i, stamp in enumerate(when_ms):
+        quote = ConvertQuote(f"q{i}", "demo", "XRP", "USDT", D("10"), D("20.5"), D("2.05"),
+                             D("0.48780488"), stamp + 10_000, used=True)  # fmt: skip
+        orders.append(ConvertOrder(900 + i, quote, stamp))
+    account.convert_orders.extend(orders)
+    return orders
+
+
+def test_a_full_dust_log_window_is_split_and_convert_trades_are_read_30_days_at_a_time(
+    cli: Any, sim: Any, config: Path
+) -> None:
+    now = sim.clock.now_ms()
+    # 130 conversions within ten days: more than the 100 one dribblet answer holds.
+    log_dust_elsewhere(sim, 130, now - 10 * DAY_MS, DAY_MS // 15)
+    trades = convert_elsewhere(sim, [now - 300 * DAY_MS, now - 95 * DAY_MS, now - DAY_MS])
+    code, doc, err = sync(cli, config, "--account", "main")
+    assert code == 0, err
+    assert doc[0]["added"] == 130 + len(trades)
+    records = conversions(cli, config)
+    dust = [r for r in records if r["asset"].startswith("W")]
+    assert sorted(D(r["qty"]) for r in dust) == [D(f"{i + 1}.5") for i in range(130)]
+    assert all(r["received_asset"] == "BNB" and r["fee"] == "0.00002" for r in dust)
+    assert all(D(r["received_qty"]) == D("0.001") for r in dust)  # gross = net + charge
+    convert = [r for r in records if r["asset"] == "XRP"]
+    assert len(convert) == 3
+    assert all((r["received_qty"], r["fee"], r["received_asset"]) == ("20.5", "0", "USDT")
+               for r in convert)  # fmt: skip
+    assert {r["order_id"] for r in convert} == {str(t.order_id) for t in trades}
+    # Every tradeFlow query stayed within the real 30-day limit (the simulator refuses more).
+    assert sim.servers["binance"].faults.count("GET", TRADE_FLOW) >= 13
+
+
+def test_a_sync_failing_halfway_keeps_what_it_merged_and_the_rerun_adds_no_duplicate(
+    cli: Any, sim: Any, config: Path, tmp_path: Path
+) -> None:
+    now = sim.clock.now_ms()
+    log_dust_elsewhere(sim, 5, now - 2 * DAY_MS, 3_600_000)  # in the newest window
+    dust_log = sim_account(sim, "binance").dribblets
+    dust_log[-1]["operateTime"] = now - 45 * DAY_MS  # in the second window
+    dust_log[-1]["userAssetDribbletDetails"][0]["operateTime"] = now - 45 * DAY_MS
+    convert_elsewhere(sim, [now - 3 * DAY_MS])
+    faults = sim.servers["binance"].faults
+    refusal = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+    faults.add("http", DRIBBLET, method="GET", calls=2, status=401, body=refusal)
+    code, doc, err = sync(cli, config, "--account", "main")
+    assert code == 3, err
+    assert doc[0]["error"] and doc[0]["added"] == 4  # the newest window was merged
+    assert len(conversions(cli, config)) == 4
+    ledger = Ledger(tmp_path / "state" / LEDGER_FILE_NAME)
+    try:
+        assert ledger.last_sync("binance", "main") is None  # not complete: no mark
+    finally:
+        ledger.close()
+    faults.clear()
+    code, doc, err = sync(cli, config, "--account", "main")
+    assert code == 0, err
+    assert doc[0]["added"] == 2 and doc[0]["known"] == 4
+    records = conversions(cli, config)
+    assert len(records) == 6
+    assert len({(r["asset"], r["order_id"]) for r in records}) == 6
