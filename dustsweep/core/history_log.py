@@ -35,6 +35,8 @@ class LoggedConversion:
     route: str  # SMALLBALANCE | CONVERT
     ext_id: str
     ids: frozenset[str]
+    order_id: str  # the id dustsweep records as ``order_id`` (transfer line, order, tx)
+    client_id: str | None  # and as ``client_id`` (Convert: the quote id)
     time: datetime
     asset: str
     amount: Decimal

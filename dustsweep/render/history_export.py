@@ -115,7 +115,13 @@ def _fee(record: Record) -> tuple[str, str]:
 
 
 def _txid(record: Record) -> str:
-    return record.order_id or record.client_id or record.ext_id or ""
+    """Unique per row, and the same before and after a sync matched the record: an order's
+    client id; for a conversion the exchange's id and the asset (one Bybit conversion, or one
+    Binance batch, covers several assets)."""
+    if record.kind == "order":
+        return record.client_id or record.order_id or ""
+    ident = record.order_id or record.client_id
+    return f"{ident}-{record.asset}" if ident else ""
 
 
 def describe(record: Record) -> str:

@@ -72,7 +72,6 @@ def merge_page(
     for record_id, ext_id in plan.matched:
         ledger.update(record_id, ext_id=ext_id)
     for line in plan.added:
-        ids = sorted(line.ids)
         ledger.add(
             run_id=run_id,
             exchange=exchange,
@@ -86,8 +85,8 @@ def merge_page(
             fee=line.fee,
             fee_asset=line.received_asset,
             market=MARKETS.get(line.route, line.route),
-            order_id=ids[0] if ids else None,
-            client_id=ids[-1] if len(ids) > 1 else None,
+            order_id=line.order_id,
+            client_id=line.client_id,
             time=line.time,
             source="exchange",
             ext_id=line.ext_id,

@@ -110,6 +110,8 @@ def small_balance_lines(record: Mapping[str, Any]) -> list[LoggedConversion]:
                 route=SMALLBALANCE,
                 ext_id=f"sb:{tx_id}:{asset}",
                 ids=frozenset({tx_id}),
+                order_id=tx_id,
+                client_id=None,
                 time=_when(_created(record)),
                 asset=asset,
                 amount=parse.dec(sub.get("fromAmount"), "fromAmount"),
@@ -130,6 +132,8 @@ def convert_line(row: Mapping[str, Any]) -> LoggedConversion | None:
         route=CONVERT,
         ext_id=f"convert:{tx_id}",
         ids=frozenset({tx_id}),
+        order_id=tx_id,
+        client_id=tx_id,  # dustsweep records the quote id, which is the tx id
         time=_when(_created(row)),
         asset=str(row["fromCoin"]),
         amount=parse.dec(row.get("fromAmount"), "fromAmount"),
