@@ -236,3 +236,37 @@ def test_a_sync_failing_halfway_keeps_what_it_merged_and_the_rerun_adds_no_dupli
     records = conversions(cli, config)
     assert len(records) == 6
     assert len({(r["asset"], r["order_id"]) for r in records}) == 6
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_live_sweep_syncs_unless_sync_history_is_false(
+    cli: Any, sim: Any, tmp_path: Path, enabled: bool
+) -> None:
+    from tests.cli.test_sweep import sweep_accounts
+
+    config = write_config(tmp_path, sweep_accounts(sim), keep=["BNB"], sync_history=enabled)
+    now = sim.clock.now_ms()
+    log_dust_elsewhere(sim, 2, now - 5 * DAY_MS, 3_600_000)  # from the web page, days ago
+    code, _, err = run_json(cli, config, "sweep", "--dry-run")
+    assert code == 0, err
+    assert sim.servers["binance"].faults.count("GET", TRADE_FLOW) == 0  # a dry run never syncs
+    code, _, err = run_json(cli, config, "sweep", "--yes")
+    assert code == 0, err
+    records = history(cli, config)
+    from_web = [r for r in records if r["asset"].startswith("W")]
+    ledger = Ledger(tmp_path / "state" / LEDGER_FILE_NAME)
+    try:
+        marks = [ledger.last_sync("binance", "main"), ledger.last_sync("bybit", "uta")]
+    finally:
+        ledger.close()
+    if enabled:
+        assert len(from_web) == 2 and {r["source"] for r in from_web} == {"exchange"}
+        assert all(marks)
+        # The sweep's own conversions were matched, not imported a second time.
+        own = [r for r in records if r["kind"] == "conversion" and r["source"] == "dustsweep"]
+        assert own
+        code, doc, err = sync(cli, config)
+        assert code == 0 and all(row["added"] == 0 for row in doc), (doc, err)
+    else:
+        assert from_web == [] and marks == [None, None]
+        assert sim.servers["binance"].faults.count("GET", TRADE_FLOW) == 0
