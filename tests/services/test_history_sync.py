@@ -270,3 +270,32 @@ def test_a_live_sweep_syncs_unless_sync_history_is_false(
     else:
         assert from_web == [] and marks == [None, None]
         assert sim.servers["binance"].faults.count("GET", TRADE_FLOW) == 0
+
+
+def test_bybit_convert_trades_from_the_app_are_imported_page_by_page(
+    cli: Any, sim: Any, config: Path
+) -> None:
+    from dustsweep.sim.bybit.convert import ConvertQuote as BybitQuote
+    from dustsweep.sim.bybit.convert import ConvertRecord
+
+    now = sim.clock.now_ms()
+    account = sim_account(sim, "bybit")
+    desk = sim.dialect("bybit").coin_exchange
+    made = []
+    for i in range(130):  # more than one page of 100
+        quote = BybitQuote(f"tx{i}", account.name, "SOL", "USDT", D("0.1"), D("14.2"), D("142"),
+                           now, "")  # fmt: skip
+        made.append(ConvertRecord(quote, now - i * 3_600_000, 0, 0, status="success"))
+    failed = BybitQuote("txf", account.name, "SOL", "USDT", D("1"), D("1"), D("1"), now, "")
+    made.append(ConvertRecord(failed, now - 1000, 0, 0, status="failure"))
+    desk.records.setdefault(account.name, []).extend(made)
+    code, doc, err = sync(cli, config, "--account", "uta")
+    assert code == 0, err
+    assert doc[0]["added"] == 130  # the failed one moved nothing
+    records = conversions(cli, config)
+    assert len(records) == 130
+    assert {(r["asset"], r["received_asset"], r["qty"], r["received_qty"], r["fee"])
+            for r in records} == {("SOL", "USDT", "0.1", "14.2", "0")}  # fmt: skip
+    assert {r["client_id"] for r in records} == {f"tx{i}" for i in range(130)}
+    code, doc, err = sync(cli, config, "--account", "uta")
+    assert code == 0 and doc[0]["added"] == 0, err
