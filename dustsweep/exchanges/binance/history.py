@@ -25,6 +25,7 @@ WINDOW_MS = 30 * DAY_MS  # tradeFlow's largest window; the dust log uses the sam
 MIN_WINDOW_MS = 60_000  # below this a full window is accepted as is (never loops)
 DUST_LOG_CAP = 100  # records one dribblet answer holds at most
 FLOW_LIMIT = 1000  # tradeFlow's largest page
+DUST_LOG_START_MS = 1_606_780_800_000  # 2020-12-01 UTC: the dust log holds nothing older
 
 
 def windows(since_ms: int, until_ms: int, size: int = WINDOW_MS) -> list[tuple[int, int]]:
@@ -45,7 +46,7 @@ class HistoryApi:
 
     def history_pages(self, since_ms: int, until_ms: int) -> Iterator[list[LoggedConversion]]:
         """Every logged conversion between the two times (exchange ms), a window at a time."""
-        for start, end in windows(since_ms, until_ms):
+        for start, end in windows(max(since_ms, DUST_LOG_START_MS), until_ms):
             yield from self._split(start, end, self._dust_window)
         for start, end in windows(since_ms, until_ms):
             yield from self._split(start, end, self._flow_window)
