@@ -254,6 +254,9 @@ class Config(BaseModel):
     delist_warn_hours: Positive = Decimal("72")
     sell_before_delist: StrictBool = False
     log_file: Annotated[Path, AfterValidator(_expand_path)] | None = None
+    # a live sweep also runs ``history sync`` (services.history_sync), so that no conversion
+    # ages out of the exchanges' logs (Binance keeps the last 100 dust records)
+    sync_history: StrictBool = True
     accounts: tuple[AccountConfig, ...]
 
     _path: Path | None = PrivateAttr(default=None)

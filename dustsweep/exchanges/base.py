@@ -9,7 +9,7 @@ Adapters translate every SDK or network error into ``dustsweep.errors`` at this 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from dustsweep.exchanges.signing import Signer, hmac_signer
 
 if TYPE_CHECKING:
+    from dustsweep.core.history_log import LoggedConversion
     from dustsweep.core.models import (
         Announcement,
         Balance,
@@ -96,6 +97,8 @@ class Capabilities:
     # delisting (issue 14)
     delist_schedule: bool = False  # fetch_delist_schedule() -> [(close ms, symbols)]
     delist_announcements: bool = False  # fetch_delist_announcements() -> [Announcement]
+    # history_pages(since_ms, until_ms): the exchange's own conversion logs (history sync)
+    history_log: bool = False
     # credentials
     # accepts a self-generated private key (Ed25519/RSA) instead of a secret
     key_files: bool = False
@@ -278,4 +281,9 @@ class Exchange(Protocol):
 
     def fetch_delist_announcements(self) -> list[Announcement]:
         """``delist_announcements``: recent delisting announcements (titles, links); public."""
+        ...
+
+    def history_pages(self, since_ms: int, until_ms: int) -> Iterator[list[LoggedConversion]]:
+        """``history_log``: every conversion the exchange logged in the window (exchange ms),
+        one page at a time, so a caller can keep what it merged when a later page fails."""
         ...

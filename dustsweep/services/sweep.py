@@ -23,6 +23,7 @@ from dustsweep.run.exit import sweep_exit_code
 from dustsweep.run.pool import run_concurrently
 from dustsweep.services import delisting
 from dustsweep.services.convert import AccountConvert, ConvertOptions, ConvertRun
+from dustsweep.services.history_sync import sync_after_sweep
 from dustsweep.services.sell import AccountSell, SellOptions, SellRun
 from dustsweep.storage.records import run_outcome
 
@@ -196,6 +197,8 @@ class Sweep:
                 )
             )
         self._what_is_left(result)
+        if self.live and config.sync_history and sells.run_id is not None:
+            sync_after_sweep(self.ledger, handles, sells.run_id)
         sells.close(sell_items)
         if sells.run_id is not None:
             self.ledger.end_run(sells.run_id, run_outcome(sweep_exit_code(result)))

@@ -35,7 +35,7 @@ from dustsweep.storage.records import (
     utc_now,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 LEDGER_FILE_NAME = "history.sqlite3"
@@ -87,8 +87,24 @@ CREATE INDEX records_time ON records (time);
 """
 
 
+# Version 2 (history sync): where a record comes from ("dustsweep" or "exchange"), the
+# exchange's own id of the logged line it was matched with (the dedup key), and the time of
+# each account's last completed sync.
+_SCHEMA_V2 = """
+ALTER TABLE records ADD COLUMN source TEXT NOT NULL DEFAULT 'dustsweep';
+ALTER TABLE records ADD COLUMN ext_id TEXT;
+CREATE UNIQUE INDEX records_ext_id ON records (exchange, account, ext_id);
+CREATE TABLE syncs (
+    exchange TEXT NOT NULL,
+    account TEXT NOT NULL,
+    synced_until TEXT NOT NULL,
+    PRIMARY KEY (exchange, account)
+);
+"""
+
+
 # Index i upgrades a database from version i to i + 1. Add, never edit, entries.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
 
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -220,6 +236,8 @@ class Ledger:
         client_id: str | None = None,
         error: str | None = None,
         time: datetime | None = None,
+        source: str = "dustsweep",
+        ext_id: str | None = None,
     ) -> int:
         """Insert a record (typically "pending", before the order is sent); returns its id."""
         check_choice("kind", kind, KINDS)
@@ -244,6 +262,8 @@ class Ledger:
             "status": status,
             "error": error,
             "updated_at": stamp,
+            "source": source,
+            "ext_id": ext_id,
         }
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
@@ -323,6 +343,25 @@ class Ledger:
                 where.append(f"{column} = ?")
                 params.append(value)
         return self._select(where, params)
+
+    def last_sync(self, exchange: str, account: str) -> str | None:
+        """The exchange time (ISO) up to which this account's logs were last fully merged."""
+        with self._lock:
+            if self._conn is None:
+                raise LedgerError(f"{self.path}: the ledger is closed")
+            row = self._conn.execute(
+                "SELECT synced_until FROM syncs WHERE exchange = ? AND account = ?",
+                (exchange, account),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def mark_synced(self, exchange: str, account: str, until: datetime) -> None:
+        """Written only after a whole sync: a failed one is simply run again from the last."""
+        self._execute(
+            "INSERT INTO syncs (exchange, account, synced_until) VALUES (?, ?, ?) "
+            "ON CONFLICT (exchange, account) DO UPDATE SET synced_until = excluded.synced_until",
+            (exchange, account, iso_utc(until)),
+        )
 
     # ----------------------------------------------------------------------- lifetime
 

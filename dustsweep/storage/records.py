@@ -54,6 +54,7 @@ UPDATABLE_FIELDS = frozenset(
         "client_id",
         "status",
         "error",
+        "ext_id",
     }
 )
 
@@ -125,6 +126,9 @@ class Record:
     status: str
     error: str | None
     updated_at: str
+    # "dustsweep" (made here) or "exchange" (found in the exchange's own log by a sync)
+    source: str = "dustsweep"
+    ext_id: str | None = None  # the exchange's id of the logged line this record matches
 
     def to_json(self) -> dict[str, Any]:
         """The ``history --json`` shape: decimals as strings, missing values as null."""
@@ -147,6 +151,7 @@ class Record:
             "client_id": self.client_id,
             "status": self.status,
             "error": self.error,
+            "source": self.source,
         }
 
 

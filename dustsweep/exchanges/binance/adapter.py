@@ -43,6 +43,7 @@ from dustsweep.exchanges.binance.capabilities import CAPABILITIES
 from dustsweep.exchanges.binance.convert import ConvertApi
 from dustsweep.exchanges.binance.delist import DelistApi
 from dustsweep.exchanges.binance.errors import CONVERT, ORDER, READ, CallContext, unavailable
+from dustsweep.exchanges.binance.history import HistoryApi
 from dustsweep.exchanges.binance.transport import BinanceTransport, SdkParts
 
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
@@ -66,9 +67,9 @@ def _sdk() -> SdkParts:
     return SdkParts(SigningClient, BinanceAPIException, BinanceRequestException)
 
 
-class BinanceExchange(ConvertApi, DelistApi):
-    """A Binance spot account: the ``Exchange`` protocol, ``check_access``, Convert and the
-    delisting schedule."""
+class BinanceExchange(ConvertApi, DelistApi, HistoryApi):
+    """A Binance spot account: the ``Exchange`` protocol, ``check_access``, Convert, the
+    delisting schedule and the exchange's own conversion logs."""
 
     name = "binance"
     capabilities = CAPABILITIES

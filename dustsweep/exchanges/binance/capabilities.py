@@ -25,6 +25,7 @@ CAPABILITIES = Capabilities(
     rfq_convert=True,  # /sapi/v1/convert/*
     rfq_status_by_quote=True,  # orderStatus?quoteId=
     delist_schedule=True,  # GET /sapi/v1/spot/delist-schedule
+    history_log=True,  # history_pages: small-balance and Convert logs
     key_files=True,  # Ed25519 / RSA API keys sign with the private key
     ban_default_s=BAN_DEFAULT_S,
 )

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from dustsweep.core.history_log import LoggedConversion
 from dustsweep.core.lots import fmt
 from dustsweep.core.models import (
     Announcement,
@@ -32,6 +33,7 @@ from dustsweep.exchanges.bybit import convert as convert_api
 from dustsweep.exchanges.bybit.capabilities import CAPABILITIES
 from dustsweep.exchanges.bybit.convert_parse import ConvertPair, ConvertQuote, ConvertStatus
 from dustsweep.exchanges.bybit.errors import ORDER
+from dustsweep.exchanges.bybit.history import HistoryReader
 from dustsweep.exchanges.bybit.smallbalance import SmallBalanceConverter
 from dustsweep.exchanges.bybit.wire import BybitWire
 
@@ -70,6 +72,7 @@ class BybitExchange:
         self._order_poll_delays = tuple(order_poll_delays)
         self._small = SmallBalanceConverter(self._wire, conversion_poll_delays)
         self.regular_convert = convert_api.RegularConvert(self._wire, conversion_poll_delays)
+        self._history = HistoryReader(self._wire)
 
     # -- clock -------------------------------------------------------------------------------
 
@@ -255,6 +258,12 @@ class BybitExchange:
     def convert_status_by_quote(self, quote_id: str) -> ConvertStatus | None:
         """The execution of a quote whose convert-execute answer was lost; None: none."""
         return self.regular_convert.status_by_quote(quote_id)
+
+    # -- history sync (bybit.history) -------------------------------------------------------
+
+    def history_pages(self, since_ms: int, until_ms: int) -> Iterator[list[LoggedConversion]]:
+        """Small-balance and Convert history between the two times, a page at a time."""
+        return self._history.pages(since_ms, until_ms)
 
     # -- doctor (bybit.checks) -----------------------------------------------------------------
 

@@ -29,6 +29,7 @@ CAPABILITIES = Capabilities(
     rfq_convert=True,  # /v5/asset/exchange/*
     rfq_status_by_quote=True,  # an executed quote's order id is its quote id
     delist_announcements=True,  # GET /v5/announcements/index?type=delistings (no schedule)
+    history_log=True,  # history_pages: small-balance and Convert logs
     key_files=False,  # HMAC secrets only (config refuses a key file for Bybit)
     ban_default_s=BAN_DEFAULT_S,
 )

@@ -260,7 +260,14 @@ class ConvertDesk:
             raise one_of("startTime", "endTime") if end is None else mandatory("startTime")
         if end is None:
             raise mandatory("endTime")
+        if end - start > TRADE_FLOW_WINDOW_MS:
+            # The real API allows at most 30 days between startTime and endTime.
+            raise BinanceError(-1127, "More than 720 hours between startTime and endTime.")
+        if end < start:
+            raise BinanceError(-1128, "startTime must be before endTime.")
         limit = int_param(params, "limit") or 100
+        if not 1 <= limit <= 1000:
+            raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
         rows = [
             {"quoteId": o.quote.quote_id, **o.status_body("SUCCESS")}
             for o in account.convert_orders
@@ -277,6 +284,9 @@ class ConvertDesk:
     def _new_quote_id(self) -> str:
         self._next_quote += 1
         return str(self._next_quote)
+
+
+TRADE_FLOW_WINDOW_MS = 30 * 86_400_000
 
 
 def _check_access(account: BinanceAccount) -> None:

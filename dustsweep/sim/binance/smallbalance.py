@@ -302,7 +302,7 @@ class DustDesk:
         end = int_param(params, "endTime")
         rows = [
             row
-            for row in reversed(account.dribblets)
+            for row in sorted(account.dribblets, key=lambda r: -int(r["operateTime"]))
             if (start is None or row["operateTime"] >= start)
             and (end is None or row["operateTime"] <= end)
         ][:100]
