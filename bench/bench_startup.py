@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from precompile import ensure_bytecode
+
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("binance", "pybit", "requests", "aiohttp", "websockets", "rich", "pydantic")
 # What --help avoids: importing the two SDKs the way the adapters do.
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print("== start-up: dustsweep --help ==")
+    print(ensure_bytecode())
     command = help_command()
     bare = wall_times([sys.executable, "-c", "pass"], args.runs)
     helped = wall_times(command, args.runs)

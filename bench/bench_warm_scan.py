@@ -35,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from precompile import ensure_bytecode  # noqa: E402
+
 from dustsweep.sim.demo import DEMO_KEYS, DEMO_SCENARIO  # noqa: E402
 from dustsweep.sim.run import start_sim  # noqa: E402
 
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     args = parser.parse_args(argv)
     has_ccxt = find_spec("ccxt") is not None
+    print(ensure_bytecode())
     with (
         tempfile.TemporaryDirectory(prefix="dustsweep-bench-") as tmp,
         start_sim(scenario()) as sim,

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 import requests
 from pybit import _helpers as pybit_helpers
 from pybit.exceptions import FailedRequestError, InvalidRequestError
-from pybit.unified_trading import HTTP
 
 from dustsweep.errors import AuthError
 from dustsweep.exchanges.base import Credentials
@@ -34,6 +33,7 @@ from dustsweep.exchanges.bybit.errors import (
     from_ret_code,
 )
 from dustsweep.exchanges.bybit.limits import RateBudget
+from dustsweep.exchanges.bybit.sdk_import import HTTP
 from dustsweep.exchanges.retry import Endpoint, call_with_retries
 from dustsweep.exchanges.signing import QUERY_SAFE, encode_params
 
