@@ -24,9 +24,6 @@ from dustsweep.errors import ExitCode
 if TYPE_CHECKING:
     from dustsweep.services.history_query import HistoryFilter
 
-if TYPE_CHECKING:
-    pass
-
 FORMATS = (
     "table",
     "json",
@@ -111,7 +108,12 @@ def show(
     from dustsweep.services.history_query import totals as compute_totals
     from dustsweep.storage.records import write_csv
 
-    records = selection.apply(read_history(session.state_dir(), accounts))
+    all_records = read_history(session.state_dir(), ())
+    if accounts:  # a name neither configured nor in the history is a typo (exit 2)
+        from dustsweep.services.names import check_account_names
+
+        check_account_names(session.config(), accounts, also={r.account for r in all_records})
+    records = selection.apply([r for r in all_records if not accounts or r.account in accounts])
     if totals:
         rows = compute_totals(records)
         if fmt == "json":

@@ -47,6 +47,7 @@ def sell(
     """
     from dustsweep.render.sell import print_sell_plan, print_sell_results, sell_document
     from dustsweep.run.exit import sell_exit_code
+    from dustsweep.services.names import NameCheck
     from dustsweep.services.sell import SellOptions, SellRun
 
     options = SellOptions(
@@ -63,5 +64,6 @@ def sell(
         print_results=print_sell_results,
         document=sell_document,
         exit_code=sell_exit_code,
+        names=NameCheck(sell_assets=options.assets, sell_to=options.to_asset),
     )
     return run_moving(session, accounts, command, yes=yes, dry_run=dry_run, as_json=as_json)

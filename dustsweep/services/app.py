@@ -173,6 +173,30 @@ class App:
 
         WRITES.start(f"save-rules-{exchange}", save)
 
+    def host_rules(
+        self, account: AccountConfig, creds: Credentials, *, refresh: bool = False
+    ) -> dict[str, MarketRules]:
+        """The rules of an account's host without keeping it open (the name checks of
+        services.names): the disk cache when fresh, else the exchange's, shared with the run."""
+        exchange, host = account.exchange, creds.base_url or ""
+
+        def load() -> dict[str, MarketRules]:
+            if not refresh:
+                cached = self.rules_cache.load(exchange, host, self.config.rules_ttl_seconds)
+                if cached is not None:
+                    return {rule.symbol: rule for rule in cached}
+            handle = self.open(account, creds)
+            try:
+                return self._load_markets(handle, refresh)
+            finally:
+                handle.close()
+
+        if refresh:
+            rules = load()
+            self.public.put("rules", exchange, host, rules)
+            return rules
+        return self.public.get("rules", exchange, host, load)
+
     def refresh_markets(self, handle: AccountHandle) -> dict[str, MarketRules]:
         """Rules straight from the exchange, written back to the shared cache and shared with
         the run's other accounts on this host."""
@@ -252,9 +276,15 @@ class App:
         self.progress(account.name, "done")
         return result
 
-    def scan(self, names: Sequence[str], refresh: bool = False) -> list[AccountScan]:
-        """Scan the chosen accounts concurrently, in config order."""
-        resolved = self.resolve(names)
+    def scan(
+        self,
+        names: Sequence[str],
+        refresh: bool = False,
+        resolved: Sequence[tuple[AccountConfig, Credentials]] | None = None,
+    ) -> list[AccountScan]:
+        """Scan the chosen accounts concurrently, in config order (``resolved``: already
+        selected and checked by the caller)."""
+        resolved = self.resolve(names) if resolved is None else resolved
         jobs = [partial(self.scan_one, acc, cred, refresh) for acc, cred in resolved]
         scans = run_concurrently(jobs)
         from dustsweep.services.public_data import WRITES
