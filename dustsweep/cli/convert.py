@@ -17,17 +17,13 @@ from dustsweep.cli.options import (
     max_value_option,
     parse_amount,
     parse_asset,
+    to_option,
     yes_option,
 )
 
 
 @click.command(epilog=EPILOG)
-@click.option(
-    "--to",
-    "target",
-    metavar="ASSET",
-    help="Target asset: BNB, USDT, USDC, MNT... (default: each account's convert_to).",
-)
+@to_option("Target asset: BNB, USDT, USDC, MNT... (default: each account's convert_to).")
 @account_option
 @assets_option("Only these assets (a named asset may be worth more than dust_threshold).")
 @max_value_option("Cap the total value this run may convert.")
@@ -37,7 +33,7 @@ from dustsweep.cli.options import (
 @click.pass_obj
 def convert(
     session: Session,
-    target: str | None,
+    to: str | None,
     accounts: Sequence[str],
     assets: Sequence[str],
     max_value: str | None,
@@ -59,7 +55,7 @@ def convert(
     from dustsweep.services.names import NameCheck
 
     options = ConvertOptions(
-        target=parse_asset(target, "--to") if target else None,
+        target=parse_asset(to, "--to") if to else None,
         assets=frozenset(parse_asset(a, "--asset") for a in assets),
         max_value=parse_amount(max_value, "--max-value"),
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dustsweep.cli.completion import complete_assets
 from dustsweep.cli.history_sync import sync
 from dustsweep.cli.options import (
     EPILOG,
@@ -40,7 +41,14 @@ FORMATS = (
 @account_option
 @click.option("--since", metavar="DATE", help="From this UTC date or ISO time on.")
 @click.option("--until", metavar="DATE", help="Up to this UTC date (inclusive) or ISO time.")
-@click.option("--asset", "assets", multiple=True, metavar="ASSET", help="Only records of it.")
+@click.option(
+    "--asset",
+    "assets",
+    multiple=True,
+    metavar="ASSET",
+    shell_complete=complete_assets,
+    help="Only records of it; repeat it for several.",
+)
 @click.option(
     "--kind", type=click.Choice(["sell", "conversion"]), help="Only sales or conversions."
 )

@@ -43,7 +43,7 @@ def sweep(
     from dustsweep.services.runs import money_moving_run
     from dustsweep.services.sweep import Sweep, log_summary, nothing_to_report
 
-    session.quiet = quiet
+    quiet = session.quiet = quiet or session.quiet  # `sweep -q` or `dustsweep -q sweep`
     app = session.app()
     resolved = app.resolve(accounts)
     live = yes and not dry_run

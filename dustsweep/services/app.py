@@ -86,6 +86,7 @@ class App:
         progress: Progress | None = None,
         *,
         quiet: bool = False,
+        verbose: bool = False,
     ) -> None:
         from dustsweep.storage.state import ClockOffsets, RulesCache
 
@@ -95,6 +96,7 @@ class App:
         self.state_dir = state_dir
         self.progress = progress or _no_progress
         self.quiet = quiet
+        self.verbose = verbose
         self.rules_cache: RulesCache = RulesCache(state_dir)
         self.offsets: ClockOffsets = ClockOffsets(state_dir)
         from dustsweep.services.public_data import PublicData
@@ -114,7 +116,9 @@ class App:
         chosen = select_accounts(self.config, list(names))
         resolved = [(acc, credentials(acc, self.config_path, self.env)) for acc in chosen]
         secrets = [s for _, c in resolved for s in (c.api_key, c.api_secret)]
-        configure_logging(log_file=self.config.log_file, quiet=self.quiet, secrets=secrets)
+        configure_logging(
+            log_file=self.config.log_file, quiet=self.quiet, verbose=self.verbose, secrets=secrets
+        )
         return resolved
 
     def open(self, account: AccountConfig, creds: Credentials) -> AccountHandle:
