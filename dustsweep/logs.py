@@ -52,7 +52,11 @@ def configure_logging(
     mask = SecretFilter(secrets)
     stderr = logging.StreamHandler()
     stderr.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
-    stderr.setFormatter(logging.Formatter("dustsweep: %(message)s"))
+    stderr.setFormatter(
+        logging.Formatter(
+            "dustsweep: [%(levelname)s] %(message)s" if verbose else "dustsweep: %(message)s"
+        )
+    )
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ def scan(
     as_json: bool,
     as_csv: bool,
 ) -> int:
-    """List every balance with its value and verdict (sellable, partial, dust...)."""
+    """List every balance with its value, its verdict and the reason for it."""
     one_format(as_json, as_csv)
     progress, status = interactive_progress(not (as_json or as_csv))
     app = session.app(progress)

@@ -126,6 +126,9 @@ class App:
 
         exchange = open_exchange(account.exchange, creds)
         base_url = creds.base_url or ""
+        logger.debug(
+            "%s: %s account at %s", account.name, account.exchange, base_url or "default host"
+        )
         offset = self.offsets.load(account.exchange, base_url)
         if offset:
             exchange.set_clock_offset(offset)
@@ -159,6 +162,9 @@ class App:
             self.progress(handle.config.name, "market rules")
             cached = handle.exchange.fetch_markets()
             self._save_rules(exchange, host, cached)
+            logger.debug("%s: %d market rules from the exchange", exchange, len(cached))
+        else:
+            logger.debug("%s: %d market rules from the cache", exchange, len(cached))
         return {rule.symbol: rule for rule in cached}
 
     def _save_rules(self, exchange: str, host: str, rules: list[MarketRules]) -> None:
@@ -188,6 +194,7 @@ class App:
             if not refresh:
                 cached = self.rules_cache.load(exchange, host, self.config.rules_ttl_seconds)
                 if cached is not None:
+                    logger.debug("%s: %d market rules from the cache", exchange, len(cached))
                     return {rule.symbol: rule for rule in cached}
             handle = self.open(account, creds)
             try:
@@ -252,6 +259,7 @@ class App:
         imports_done()  # the SDKs are in: freeze start-up's objects, collect as usual again
         if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
+        logger.debug("%s: %d balances, %d prices", name, len(balances), len(prices))
         snapshot = Snapshot(
             exchange=handle.config.exchange,
             account=name,
