@@ -30,13 +30,12 @@ Resolved = Sequence[tuple["AccountConfig", "Credentials"]]
 def check_account_names(config: Config, names: Sequence[str], also: Iterable[str] = ()) -> None:
     """Every ``--account`` names a configured account (or one of ``also``: accounts the
     history still holds); exit 2 naming the first that does not."""
-    known = [*config.account_names(), *(a for a in also if a not in config.account_names())]
+    configured = config.account_names()
+    known = {*configured, *also}
     for name in names:
         if name not in known:
-            raise ConfigError(
-                f'--account: unknown account "{name}"; the config has: '
-                + (", ".join(config.account_names()))
-            )
+            listed = ", ".join(configured)
+            raise ConfigError(f'--account: unknown account "{name}"; the config has: {listed}')
 
 
 @dataclass(frozen=True)
