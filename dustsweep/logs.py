@@ -34,20 +34,29 @@ class SecretFilter(logging.Filter):
 
 
 def configure_logging(
-    *, log_file: Path | None, quiet: bool = False, secrets: Iterable[str] = ()
+    *,
+    log_file: Path | None,
+    quiet: bool = False,
+    verbose: bool = False,
+    secrets: Iterable[str] = (),
 ) -> None:
-    """Attach dustsweep's handlers (replacing ones from an earlier call in this process)."""
+    """Attach dustsweep's handlers (replacing ones from an earlier call in this process).
+    ``verbose`` (-v) shows debug records on stderr; ``quiet`` (-q) only errors."""
     logger = logging.getLogger(LOGGER)
     for handler in list(logger.handlers):
         if getattr(handler, _MARK, False):
             logger.removeHandler(handler)
             handler.close()
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
     mask = SecretFilter(secrets)
     stderr = logging.StreamHandler()
-    stderr.setLevel(logging.ERROR if quiet else logging.WARNING)
-    stderr.setFormatter(logging.Formatter("dustsweep: %(message)s"))
+    stderr.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    stderr.setFormatter(
+        logging.Formatter(
+            "dustsweep: [%(levelname)s] %(message)s" if verbose else "dustsweep: %(message)s"
+        )
+    )
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -17,18 +17,13 @@ from dustsweep.cli.options import (
     max_value_option,
     parse_amount,
     parse_asset,
+    to_option,
     yes_option,
 )
 
 
 @click.command(epilog=EPILOG)
-@click.option(
-    "--to",
-    "target",
-    metavar="ASSET",
-    required=True,
-    help="Target asset: BNB, USDT, USDC, MNT... (what the exchange accepts).",
-)
+@to_option("Target asset: BNB, USDT, USDC, MNT... (default: each account's convert_to).")
 @account_option
 @assets_option("Only these assets (a named asset may be worth more than dust_threshold).")
 @max_value_option("Cap the total value this run may convert.")
@@ -38,7 +33,7 @@ from dustsweep.cli.options import (
 @click.pass_obj
 def convert(
     session: Session,
-    target: str,
+    to: str | None,
     accounts: Sequence[str],
     assets: Sequence[str],
     max_value: str | None,
@@ -48,16 +43,19 @@ def convert(
 ) -> int:
     """Convert small balances through the exchange's own small-balance conversion.
 
-    Shows what the exchange will accept, what you receive and what it costs, then converts
-    after confirmation. Only balances worth at most dust_threshold (or of unknown worth that
-    the exchange lists) unless named with --asset. Exit 5 inside the exchange's cool-down.
+    Into --to, else each account's convert_to; an account whose exchange cannot convert into
+    the target is skipped with a note. Shows what the exchange will accept, what you receive
+    and what it costs, then converts after confirmation. Only balances worth at most
+    dust_threshold (or of unknown worth that the exchange lists) unless named with --asset.
+    Exit 5 inside the exchange's cool-down.
     """
     from dustsweep.render.convert import convert_document, print_convert_plan, print_convert_results
     from dustsweep.run.exit import convert_exit_code
     from dustsweep.services.convert import ConvertOptions, ConvertRun
+    from dustsweep.services.names import NameCheck
 
     options = ConvertOptions(
-        target=parse_asset(target, "--to"),
+        target=parse_asset(to, "--to") if to else None,
         assets=frozenset(parse_asset(a, "--asset") for a in assets),
         max_value=parse_amount(max_value, "--max-value"),
     )
@@ -70,5 +68,6 @@ def convert(
         print_results=print_convert_results,
         document=convert_document,
         exit_code=lambda items, _executed: convert_exit_code(items),
+        names=NameCheck(convert_to=options.target),
     )
     return run_moving(session, accounts, command, yes=yes, dry_run=dry_run, as_json=as_json)

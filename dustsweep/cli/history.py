@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dustsweep.cli.completion import complete_assets
 from dustsweep.cli.history_sync import sync
 from dustsweep.cli.options import (
     EPILOG,
@@ -23,9 +24,6 @@ from dustsweep.errors import ExitCode
 
 if TYPE_CHECKING:
     from dustsweep.services.history_query import HistoryFilter
-
-if TYPE_CHECKING:
-    pass
 
 FORMATS = (
     "table",
@@ -43,7 +41,14 @@ FORMATS = (
 @account_option
 @click.option("--since", metavar="DATE", help="From this UTC date or ISO time on.")
 @click.option("--until", metavar="DATE", help="Up to this UTC date (inclusive) or ISO time.")
-@click.option("--asset", "assets", multiple=True, metavar="ASSET", help="Only records of it.")
+@click.option(
+    "--asset",
+    "assets",
+    multiple=True,
+    metavar="ASSET",
+    shell_complete=complete_assets,
+    help="Only records of it; repeat it for several.",
+)
 @click.option(
     "--kind", type=click.Choice(["sell", "conversion"]), help="Only sales or conversions."
 )
@@ -111,7 +116,12 @@ def show(
     from dustsweep.services.history_query import totals as compute_totals
     from dustsweep.storage.records import write_csv
 
-    records = selection.apply(read_history(session.state_dir(), accounts))
+    all_records = read_history(session.state_dir(), ())
+    if accounts:  # a name neither configured nor in the history is a typo (exit 2)
+        from dustsweep.services.names import check_account_names
+
+        check_account_names(session.config(), accounts, also={r.account for r in all_records})
+    records = selection.apply([r for r in all_records if not accounts or r.account in accounts])
     if totals:
         rows = compute_totals(records)
         if fmt == "json":

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dustsweep.services.app import App
+    from dustsweep.services.names import NameCheck
     from dustsweep.storage.ledger import Ledger
 
 
@@ -34,6 +35,7 @@ class MovingCommand:
     print_results: Callable[[Console, Sequence[Any]], None]
     document: Callable[[bool, Sequence[Any]], Any]
     exit_code: Callable[[Sequence[Any], bool], int]
+    names: NameCheck  # the assets named on the command line, checked before any request
 
 
 def run_moving(
@@ -48,6 +50,7 @@ def run_moving(
     """Trading is possible only with --yes or at a terminal (after the question), never with
     --dry-run; the lock is taken before the first request of such a run."""
     from dustsweep.render.common import make_console, print_json
+    from dustsweep.services.names import check_names
     from dustsweep.services.runs import money_moving_run, recorded_run
 
     app = session.app()
@@ -55,6 +58,7 @@ def run_moving(
     may_trade = not dry_run and (yes or options.stdin_is_terminal())
     execute = False
     with money_moving_run(app, live=may_trade) as ledger:
+        check_names(app, resolved, command.names)
         run = command.make_run(app, ledger, may_trade)
         items = run.prepare(resolved)
         try:

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Kept as written (\b), each line within 78 columns: help output wraps cleanly at 80.
 EPILOG = """\b
-Exit codes: 0 done or nothing to do · 1 unexpected error · 2 usage or config error ·
-3 exchange, network or authentication error · 4 partly done · 5 not possible now · 130 interrupted.
+Exit codes: 0 done or nothing to do · 1 unexpected error ·
+2 usage or config error · 3 exchange, network or authentication error ·
+4 partly done · 5 not possible now · 130 interrupted.
 """
 
 
@@ -29,7 +31,8 @@ class Session:
     def __init__(self, config_path: Path | None, env: Mapping[str, str]) -> None:
         self.config_path_arg = config_path
         self.env = env
-        self.quiet = False
+        self.quiet = False  # -q: errors only on stderr; sweep prints nothing when idle
+        self.verbose = False  # -v: debug log on stderr
 
     def config_path(self) -> Path:
         from dustsweep.config.load import resolve_config_path
@@ -50,15 +53,22 @@ class Session:
         from dustsweep.services.app import App
 
         config, path, state = self.config(), self.config_path(), self.state_dir()
-        return App(config, path, self.env, state, progress, quiet=self.quiet)
+        return App(config, path, self.env, state, progress, quiet=self.quiet, verbose=self.verbose)
 
 
 # ---- shared options: defined once, applied by name ---------------------------------------------
 
 
 def account_option(f: F) -> F:
+    from dustsweep.cli.completion import complete_accounts
+
     return click.option(
-        "--account", "accounts", multiple=True, metavar="NAME", help="Only this account."
+        "--account",
+        "accounts",
+        multiple=True,
+        metavar="NAME",
+        shell_complete=complete_accounts,
+        help="Only this account; repeat it for several (default: all).",
     )(f)
 
 
@@ -85,7 +95,18 @@ def dry_run_option(help: str = "Only print the plan.") -> Callable[[F], F]:
 
 
 def assets_option(help: str) -> Callable[[F], F]:
-    return click.option("--asset", "assets", multiple=True, metavar="SYM", help=help)
+    from dustsweep.cli.completion import complete_assets
+
+    return click.option(
+        "--asset", "assets", multiple=True, metavar="SYM", shell_complete=complete_assets, help=help
+    )
+
+
+def to_option(help: str) -> Callable[[F], F]:
+    """``--to ASSET`` (sell's quote, convert's target), completed from the cached rules."""
+    from dustsweep.cli.completion import complete_assets
+
+    return click.option("--to", metavar="ASSET", shell_complete=complete_assets, help=help)
 
 
 def max_value_option(help: str) -> Callable[[F], F]:

@@ -19,7 +19,7 @@ from dustsweep.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from dustsweep.services.app import AccountScan
+    from dustsweep.services.app import AccountScan, App
 
 
 @click.command(epilog=EPILOG)
@@ -37,16 +37,25 @@ def scan(
     as_json: bool,
     as_csv: bool,
 ) -> int:
-    """List every balance with its value and verdict (sellable, partial, dust...)."""
+    """List every balance with its value, its verdict and the reason for it."""
     one_format(as_json, as_csv)
     progress, status = interactive_progress(not (as_json or as_csv))
     app = session.app(progress)
     if status is not None:
         with status:
-            scans = app.scan(accounts, refresh=refresh)
+            scans = checked_scan(app, accounts, refresh)
     else:
-        scans = app.scan(accounts, refresh=refresh)
+        scans = checked_scan(app, accounts, refresh)
     return render_scans(app.config.quote, scans, show_all, as_json, as_csv)
+
+
+def checked_scan(app: App, accounts: Sequence[str], refresh: bool) -> list[AccountScan]:
+    """The config's ``quote`` is checked against the markets before the scan (exit 2)."""
+    from dustsweep.services.names import NameCheck, check_names
+
+    resolved = app.resolve(accounts)
+    check_names(app, resolved, NameCheck(), refresh=refresh)
+    return app.scan(accounts, refresh=refresh, resolved=resolved)
 
 
 def render_scans(

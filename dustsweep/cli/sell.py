@@ -17,13 +17,14 @@ from dustsweep.cli.options import (
     max_value_option,
     parse_amount,
     parse_asset,
+    to_option,
     yes_option,
 )
 
 
 @click.command(epilog=EPILOG)
 @account_option
-@click.option("--to", "to_asset", metavar="ASSET", help="Only sell on markets quoted in ASSET.")
+@to_option("Only sell on markets quoted in ASSET.")
 @assets_option("Only these assets; named assets are sold even above the dust threshold.")
 @max_value_option("Cap the total value this run may sell.")
 @yes_option()
@@ -33,7 +34,7 @@ from dustsweep.cli.options import (
 def sell(
     session: Session,
     accounts: Sequence[str],
-    to_asset: str | None,
+    to: str | None,
     assets: Sequence[str],
     max_value: str | None,
     yes: bool,
@@ -47,10 +48,11 @@ def sell(
     """
     from dustsweep.render.sell import print_sell_plan, print_sell_results, sell_document
     from dustsweep.run.exit import sell_exit_code
+    from dustsweep.services.names import NameCheck
     from dustsweep.services.sell import SellOptions, SellRun
 
     options = SellOptions(
-        to_asset=parse_asset(to_asset, "--to") if to_asset else None,
+        to_asset=parse_asset(to, "--to") if to else None,
         assets=frozenset(parse_asset(a, "--asset") for a in assets),
         max_value=parse_amount(max_value, "--max-value"),
     )
@@ -63,5 +65,6 @@ def sell(
         print_results=print_sell_results,
         document=sell_document,
         exit_code=sell_exit_code,
+        names=NameCheck(sell_assets=options.assets, sell_to=options.to_asset),
     )
     return run_moving(session, accounts, command, yes=yes, dry_run=dry_run, as_json=as_json)

@@ -39,14 +39,16 @@ def sweep(
     from dustsweep.render.common import make_console, print_json
     from dustsweep.render.sweep import print_sweep, sweep_document
     from dustsweep.run.exit import sweep_exit_code
+    from dustsweep.services.names import NameCheck, check_names
     from dustsweep.services.runs import money_moving_run
     from dustsweep.services.sweep import Sweep, log_summary, nothing_to_report
 
-    session.quiet = quiet
+    quiet = session.quiet = quiet or session.quiet  # `sweep -q` or `dustsweep -q sweep`
     app = session.app()
     resolved = app.resolve(accounts)
     live = yes and not dry_run
     with money_moving_run(app, live=live) as ledger:
+        check_names(app, resolved, NameCheck())  # the config's quote
         result = Sweep(app, ledger, live=live).run(resolved)
     code = sweep_exit_code(result)
     for line in result.delist_warnings:  # stderr even with --quiet: what cron mail is for

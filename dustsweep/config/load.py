@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dustsweep.config.messages import first_error
-from dustsweep.config.schema import EXAMPLE_FILE_NAME, AccountConfig, Config
+from dustsweep.config.schema import AccountConfig, Config
 from dustsweep.errors import ConfigError
 from dustsweep.exchanges import EXCHANGES, capabilities_of
 
@@ -67,12 +67,12 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
     except FileNotFoundError:
         if source == "default location":
             raise ConfigError(
-                f"no config file at {path}; create one there from {EXAMPLE_FILE_NAME} "
-                f"(copy it and edit it), or pass --config PATH or set {CONFIG_ENV}"
+                f"no config file at {path}; run 'dustsweep config init' to write the commented "
+                f"example there, or pass --config PATH or set {CONFIG_ENV}"
             ) from None
         raise ConfigError(
-            f"config file not found: {path} (from {source}); "
-            f"create one from {EXAMPLE_FILE_NAME} or fix the path"
+            f"config file not found: {path} (from {source}); fix the path, or run "
+            f"'dustsweep --config {path} config init' to write the commented example there"
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None

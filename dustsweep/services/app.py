@@ -86,6 +86,7 @@ class App:
         progress: Progress | None = None,
         *,
         quiet: bool = False,
+        verbose: bool = False,
     ) -> None:
         from dustsweep.storage.state import ClockOffsets, RulesCache
 
@@ -95,6 +96,7 @@ class App:
         self.state_dir = state_dir
         self.progress = progress or _no_progress
         self.quiet = quiet
+        self.verbose = verbose
         self.rules_cache: RulesCache = RulesCache(state_dir)
         self.offsets: ClockOffsets = ClockOffsets(state_dir)
         from dustsweep.services.public_data import PublicData
@@ -114,7 +116,9 @@ class App:
         chosen = select_accounts(self.config, list(names))
         resolved = [(acc, credentials(acc, self.config_path, self.env)) for acc in chosen]
         secrets = [s for _, c in resolved for s in (c.api_key, c.api_secret)]
-        configure_logging(log_file=self.config.log_file, quiet=self.quiet, secrets=secrets)
+        configure_logging(
+            log_file=self.config.log_file, quiet=self.quiet, verbose=self.verbose, secrets=secrets
+        )
         return resolved
 
     def open(self, account: AccountConfig, creds: Credentials) -> AccountHandle:
@@ -122,6 +126,9 @@ class App:
 
         exchange = open_exchange(account.exchange, creds)
         base_url = creds.base_url or ""
+        logger.debug(
+            "%s: %s account at %s", account.name, account.exchange, base_url or "default host"
+        )
         offset = self.offsets.load(account.exchange, base_url)
         if offset:
             exchange.set_clock_offset(offset)
@@ -155,6 +162,9 @@ class App:
             self.progress(handle.config.name, "market rules")
             cached = handle.exchange.fetch_markets()
             self._save_rules(exchange, host, cached)
+            logger.debug("%s: %d market rules from the exchange", exchange, len(cached))
+        else:
+            logger.debug("%s: %d market rules from the cache", exchange, len(cached))
         return {rule.symbol: rule for rule in cached}
 
     def _save_rules(self, exchange: str, host: str, rules: list[MarketRules]) -> None:
@@ -172,6 +182,31 @@ class App:
                 )
 
         WRITES.start(f"save-rules-{exchange}", save)
+
+    def host_rules(
+        self, account: AccountConfig, creds: Credentials, *, refresh: bool = False
+    ) -> dict[str, MarketRules]:
+        """The rules of an account's host without keeping it open (the name checks of
+        services.names): the disk cache when fresh, else the exchange's, shared with the run."""
+        exchange, host = account.exchange, creds.base_url or ""
+
+        def load() -> dict[str, MarketRules]:
+            if not refresh:
+                cached = self.rules_cache.load(exchange, host, self.config.rules_ttl_seconds)
+                if cached is not None:
+                    logger.debug("%s: %d market rules from the cache", exchange, len(cached))
+                    return {rule.symbol: rule for rule in cached}
+            handle = self.open(account, creds)
+            try:
+                return self._load_markets(handle, refresh)
+            finally:
+                handle.close()
+
+        if refresh:
+            rules = load()
+            self.public.put("rules", exchange, host, rules)
+            return rules
+        return self.public.get("rules", exchange, host, load)
 
     def refresh_markets(self, handle: AccountHandle) -> dict[str, MarketRules]:
         """Rules straight from the exchange, written back to the shared cache and shared with
@@ -224,6 +259,7 @@ class App:
         imports_done()  # the SDKs are in: freeze start-up's objects, collect as usual again
         if convertible is None and not warnings:
             warnings = (f"{handle.config.exchange} did not say which assets it would convert",)
+        logger.debug("%s: %d balances, %d prices", name, len(balances), len(prices))
         snapshot = Snapshot(
             exchange=handle.config.exchange,
             account=name,
@@ -252,9 +288,15 @@ class App:
         self.progress(account.name, "done")
         return result
 
-    def scan(self, names: Sequence[str], refresh: bool = False) -> list[AccountScan]:
-        """Scan the chosen accounts concurrently, in config order."""
-        resolved = self.resolve(names)
+    def scan(
+        self,
+        names: Sequence[str],
+        refresh: bool = False,
+        resolved: Sequence[tuple[AccountConfig, Credentials]] | None = None,
+    ) -> list[AccountScan]:
+        """Scan the chosen accounts concurrently, in config order (``resolved``: already
+        selected and checked by the caller)."""
+        resolved = self.resolve(names) if resolved is None else resolved
         jobs = [partial(self.scan_one, acc, cred, refresh) for acc, cred in resolved]
         scans = run_concurrently(jobs)
         from dustsweep.services.public_data import WRITES

@@ -137,11 +137,15 @@ class ConvertRun:
     ) -> AccountConvert:
         from dustsweep.convert.settle import reconcile_pending_conversions
         from dustsweep.core.classify import classify
+        from dustsweep.services.names import conversion_skip_note
 
         item = AccountConvert(name=account.name, exchange=account.exchange)
         item.target = self.options.target or account.convert_to
         if item.target is None:
             item.note = "no conversion target: pass --to or set convert_to for this account"
+            return item
+        item.note = conversion_skip_note(account.exchange, item.target)
+        if item.note is not None:
             return item
         try:
             item.handle = handle or self.app.open(account, creds)

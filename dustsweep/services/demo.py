@@ -3,7 +3,8 @@
 The simulator runs in-process on 127.0.0.1; the accounts are reached through the real adapters
 (python-binance and pybit), so what the command prints is exactly what a real user sees: first
 the scan, then the unattended job, ``sweep --yes``, selling and converting on the simulated
-accounts. State (rules cache, history, lock) goes to a temporary folder, never the user's own.
+accounts, and the history it wrote. State (rules cache, history, lock) goes to a temporary
+folder, never the user's own.
 This module only runs it; the command renders the result.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,20 +23,44 @@ from dustsweep.errors import ExitCode
 if TYPE_CHECKING:
     from dustsweep.services.app import AccountScan
     from dustsweep.services.sweep import SweepResult
+    from dustsweep.storage.records import Record
 
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo shows, in order: the scan, the sweep's plan (a dry run), the sweep, the
+    scan again (for the before/after values), and the history the sweep wrote."""
+
     quote: str
     scans: list[AccountScan]
+    plan: SweepResult
     sweep: SweepResult
+    after: list[AccountScan]
+    history: list[Record]
     code: ExitCode
+
+
+@dataclass(frozen=True)
+class Values:
+    """Across accounts, in the quote: every priced balance, and the small balances in it."""
+
+    total: Decimal
+    small: Decimal
+
+
+def values(scans: Sequence[AccountScan]) -> Values:
+    reports = [s.report for s in scans if s.report is not None]
+    return Values(
+        total=sum((r.totals.total for r in reports), Decimal(0)),
+        small=sum((r.totals.small for r in reports), Decimal(0)),
+    )
 
 
 def run_demo() -> DemoResult:
     from dustsweep.config.load import load_config
     from dustsweep.run.exit import outcome_code, sweep_exit_code
     from dustsweep.services.app import App
+    from dustsweep.services.history import read_history
     from dustsweep.services.runs import money_moving_run
     from dustsweep.services.sweep import Sweep
     from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml
@@ -54,7 +81,13 @@ def run_demo() -> DemoResult:
         config = load_config(config_path, env)
         app = App(config, config_path, env, state)
         scans = app.scan([])
+        with money_moving_run(app, live=False) as ledger:
+            plan = Sweep(app, ledger, live=False).run(app.resolve([]))
         with money_moving_run(app, live=True) as ledger:
             result = Sweep(app, ledger, live=True).run(app.resolve([]))
+        after = app.scan([])
+        history = read_history(state, ())
         code = outcome_code([s.error for s in scans]) or sweep_exit_code(result)
-    return DemoResult(config.quote, scans, result, code if code else ExitCode.OK)
+    return DemoResult(
+        config.quote, scans, plan, result, after, history, code if code else ExitCode.OK
+    )

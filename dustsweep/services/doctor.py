@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,42 @@ if TYPE_CHECKING:
     from dustsweep.config.schema import AccountConfig
 
 Check = tuple[str, bool, str]  # (what was checked, passed, plain words)
+
+# ``doctor --json``'s stable ids: the same id for the same check on every exchange, whatever
+# words the adapter's row uses. A row not listed gets its words in snake_case.
+CHECK_IDS = {
+    "keys present": "keys",
+    "keys accepted": "signature",
+    "api key": "signature",
+    "encoded values signed": "encoded_signature",
+    "clock": "clock",
+    "key permissions": "permissions",
+    "reading allowed": "read_permission",
+    "read balances": "read_permission",
+    "spot trading allowed": "trade_permission",
+    "spot trading": "trade_permission",
+    "conversion permission": "convert_permission",
+    "withdrawals disabled": "withdrawals",
+    "withdrawals": "withdrawals",
+    "IP restriction": "ip_restriction",
+    "unified account": "unified_account",
+    "conversion endpoint": "conversion_endpoint",
+    "bnb_fees": "bnb_fees",
+    "adapter": "adapter",
+    "checks": "checks",
+}
+
+
+def check_id(name: str) -> str:
+    """The stable snake_case id of a check row."""
+    return CHECK_IDS.get(name) or "_".join(re.findall(r"[a-z0-9]+", name.lower()))
+
+
+def status_of(ok: bool, detail: str) -> str:
+    """ "ok", "warn" (passed, with a warning to read) or "fail"."""
+    if detail.lower().startswith("warning"):
+        return "warn"
+    return "ok" if ok else "fail"
 
 
 def check_account(app: App, account: AccountConfig) -> list[Check]:

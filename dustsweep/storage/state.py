@@ -222,6 +222,20 @@ class RulesCache:
             return None
 
 
+def cached_assets(directory: Path) -> set[str]:
+    """Every asset (base or quote) in any rules cache of the folder, whatever its age: what
+    shell completion offers, without the network or an exchange SDK."""
+    assets: set[str] = set()
+    for path in Path(directory).glob("rules-*.json"):
+        try:
+            document = json.loads(path.read_bytes())
+            if document["format"] == RULES_FORMAT:
+                assets.update(str(a) for row in document["rules"] for a in row[1:3])
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            continue  # a damaged cache offers nothing
+    return assets
+
+
 # --------------------------------------------------------------------------- clock offsets
 
 

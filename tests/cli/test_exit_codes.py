@@ -69,7 +69,7 @@ def test_lock_held_by_another_run_is_exit_5_before_any_request(
         (["sel"], "No such command 'sel'"),
         (["scan", "--json", "--csv"], "dustsweep scan --help"),
         (["sell", "--max-value", "abc"], "--max-value"),
-        (["convert"], "'--to'"),
+        (["convert", "--to"], "'--to'"),  # --to is optional (convert_to), not its value
     ],
 )
 def test_usage_errors_are_one_line_exit_2(cli: Any, args: list[str], needle: str) -> None:

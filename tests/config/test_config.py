@@ -247,7 +247,7 @@ def test_missing_default_file_says_where_and_how(
     message = error_of_default({})
     expected = tmp_path / "xdg" / "dustsweep" / "config.toml"
     assert f"no config file at {expected}" in message
-    assert "config.example.toml" in message and "--config" in message
+    assert "'dustsweep config init'" in message and "--config" in message
     # the CLI resolves the path first and passes it back in: same message
     assert error_of_default({}) == error_of(resolve_config_path(None, {}))
 
@@ -262,7 +262,7 @@ def test_missing_explicit_file_names_its_source(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     message = error_of(missing)
     assert message.startswith(f"config file not found: {missing} (from --config)")
-    assert "config.example.toml" in message
+    assert f"'dustsweep --config {missing} config init'" in message
     message = error_of_default({"DUSTSWEEP_CONFIG": str(missing)})
     assert f"config file not found: {missing} (from DUSTSWEEP_CONFIG)" in message
 
