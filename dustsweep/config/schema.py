@@ -257,6 +257,9 @@ class Config(BaseModel):
     # a live sweep also runs ``history sync`` (services.history_sync), so that no conversion
     # ages out of the exchanges' logs (Binance keeps the last 100 dust records)
     sync_history: StrictBool = True
+    # how far back the first sync of an account reads (later syncs start where the last ended):
+    # Bybit's small-balance log is read in 7-day windows at 5 requests a second, ~10 s a year
+    first_sync_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 365
     accounts: tuple[AccountConfig, ...]
 
     _path: Path | None = PrivateAttr(default=None)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FIRST_SYNC = timedelta(days=365)  # how far back a first sync reads
+FIRST_SYNC = timedelta(days=365)  # how far back a first sync reads (config ``first_sync_days``)
 # A later sync starts this long before the last one ended: a conversion still processing then
 # (Bybit settles asynchronously) is logged with its start time and would otherwise be missed.
 OVERLAP = timedelta(days=1)
@@ -53,14 +53,19 @@ class AccountSync:
 
 
 def start_time(
-    ledger: Ledger, exchange: str, account: str, since: datetime | None, now: datetime
+    ledger: Ledger,
+    exchange: str,
+    account: str,
+    since: datetime | None,
+    now: datetime,
+    first_sync: timedelta = FIRST_SYNC,
 ) -> datetime:
-    """``since`` when given; else the last sync (less the overlap); else a year back."""
+    """``since`` when given; else the last sync (less the overlap); else ``first_sync`` back."""
     if since is not None:
         return since
     last = ledger.last_sync(exchange, account)
     if last is None:
-        return now - FIRST_SYNC
+        return now - first_sync
     return datetime.fromisoformat(last.replace("Z", "+00:00")) - OVERLAP
 
 
@@ -102,6 +107,7 @@ def sync_account(
     *,
     since: datetime | None,
     run_id: int,
+    first_sync: timedelta = FIRST_SYNC,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> AccountSync:
     """Sync one opened account; errors are kept in the result, never raised."""
@@ -111,7 +117,7 @@ def sync_account(
         return result
     # exchange time: the logs are dated by the exchange's clock
     until = now() + timedelta(milliseconds=exchange.clock_offset_ms)
-    start = start_time(ledger, exchange_name, name, since, until)
+    start = start_time(ledger, exchange_name, name, since, until, first_sync)
     result.since = start
     try:
         pages = exchange.history_pages(_ms(start), _ms(until))
@@ -151,6 +157,7 @@ def sync_accounts(
                     handle.exchange,
                     since=since,
                     run_id=run_id,
+                    first_sync=timedelta(days=app.config.first_sync_days),
                 )
             )
         finally:
@@ -159,13 +166,22 @@ def sync_accounts(
 
 
 def sync_after_sweep(
-    ledger: Ledger, handles: Mapping[str, AccountHandle], run_id: int
+    ledger: Ledger,
+    handles: Mapping[str, AccountHandle],
+    run_id: int,
+    first_sync: timedelta = FIRST_SYNC,
 ) -> list[AccountSync]:
     """A live sweep's closing sync over the accounts it opened (``sync_history``): failures are
     logged warnings and never change the sweep's outcome; the next sweep reads them again."""
     results = [
         sync_account(
-            ledger, name, handle.config.exchange, handle.exchange, since=None, run_id=run_id
+            ledger,
+            name,
+            handle.config.exchange,
+            handle.exchange,
+            since=None,
+            run_id=run_id,
+            first_sync=first_sync,
         )
         for name, handle in handles.items()
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -198,7 +199,8 @@ class Sweep:
             )
         self._what_is_left(result)
         if self.live and config.sync_history and sells.run_id is not None:
-            sync_after_sweep(self.ledger, handles, sells.run_id)
+            first_sync = timedelta(days=config.first_sync_days)
+            sync_after_sweep(self.ledger, handles, sells.run_id, first_sync)
         sells.close(sell_items)
         if sells.run_id is not None:
             self.ledger.end_run(sells.run_id, run_outcome(sweep_exit_code(result)))

@@ -85,6 +85,7 @@ def demo_config_toml(binance_url: str, bybit_url: str) -> str:
 quote = "USDT"
 dust_threshold = "10"
 keep = ["BNB"]
+first_sync_days = 7  # the demo accounts are new: no older conversions to read
 
 [[accounts]]
 name = "binance-demo"

@@ -132,6 +132,7 @@ def test_policy_is_built_from_config(tmp_path: Path) -> None:
         ),
         ("concurrency = 0\n" + ACCOUNT, "concurrency: must be at least 1 (got 0)"),
         ("concurrency = 11\n" + ACCOUNT, "concurrency: must be at most 10 (got 11)"),
+        ("first_sync_days = 0\n" + ACCOUNT, "first_sync_days: must be at least 1 (got 0)"),
         ("concurrency = 2.5\n" + ACCOUNT, "concurrency: must be a whole number (got 2.5)"),
         ("quote = 5\n" + ACCOUNT, 'quote: must be an asset name such as "USDT" (got 5)'),
         ('quote = ""\n' + ACCOUNT, 'quote: must be an asset name such as "USDT" (got "")'),

@@ -18,6 +18,7 @@ from dustsweep.sim.demo import DEMO_SCENARIO
 from dustsweep.storage.ledger import LEDGER_FILE_NAME, Ledger
 from tests.cli.test_convert import (
     bybit_records,
+    calls,
     dribblet_lines,
     history,
     run_json,
@@ -140,6 +141,25 @@ def test_first_sync_reads_a_year_then_starts_from_the_last_one(
     assert code == 0, err
     # The next sync starts a day before the last one ended (late settlements are not missed).
     assert parse(last) - parse(doc[0]["since"]) == timedelta(days=1)
+
+
+@pytest.mark.parametrize("days", [8, 15])
+def test_first_sync_days_bounds_how_far_back_a_first_sync_reads(
+    cli: Any, sim: Any, tmp_path: Path, days: int
+) -> None:
+    """Bybit's small-balance log is read in 7-day windows: 8 days take 2 requests, 15 take 3."""
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"], first_sync_days=days)
+    code, doc, err = sync(cli, config, "--account", "uta")
+    assert code == 0, err
+    ledger = Ledger(tmp_path / "state" / LEDGER_FILE_NAME)
+    try:
+        last = ledger.last_sync("bybit", "uta")
+    finally:
+        ledger.close()
+    assert last is not None
+    assert parse(last) - parse(doc[0]["since"]) == timedelta(days=days)
+    windows = -(-days // 7)
+    assert calls(sim, "bybit", "/v5/asset/covert/small-balance-history", "GET") == windows
 
 
 # ---- the logs page and window as the real ones do ----------------------------------------------
