@@ -74,9 +74,17 @@ def write_config(
     accounts: Sequence[Mapping[str, Any]],
     *,
     mode: int = 0o600,
+    first_sync_days: int | None = 7,
     **top: Any,
 ) -> Path:
-    """Write a config TOML (accounts as tables) and return its path."""
+    """Write a config TOML (accounts as tables) and return its path.
+
+    ``first_sync_days`` is 7 unless a test says otherwise (None: the default, a year): a live
+    sweep syncs the history, and a year of Bybit's small-balance log is 53 windows read at 5
+    requests a second, ~10 s of real waiting per test that the simulator's accounts (created
+    empty) do not need."""
+    if first_sync_days is not None:
+        top = {"first_sync_days": first_sync_days, **top}
     lines = []
     for key, value in top.items():
         lines.append(f"{key} = {toml_value(value)}")

@@ -188,7 +188,8 @@ def test_a_lost_dust_convert_answer_is_settled_and_later_runs_are_not_partial(
     sim = sim_factory(
         scenario(binance=dict(WALLET), binance_conversion={"log_dust_convert": False})
     )
-    config = _config(sim, tmp_path)
+    # The log never shows it, so the whole reconcile window is waited out: keep it short.
+    config = _config(sim, tmp_path, reconcile_window_s=2)
     sim.servers["binance"].faults.add("lose", "/sapi/v1/asset/dust-convert/convert", calls=1)
     code, doc, err = run_json(cli, config, "convert", "--to", "USDC", "--yes")
     assert code == 0, err

@@ -7,7 +7,7 @@ merged and the rerun adds no duplicate; the logs are read in the windows the rea
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,15 @@ def sim(sim_factory: Any) -> Any:
 
 @pytest.fixture
 def config(sim: Any, tmp_path: Path) -> Path:
-    return write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    """The default first sync (a year back): these tests read the older windows."""
+    return write_config(tmp_path, accounts_for(sim), keep=["BNB"], first_sync_days=None)
+
+
+@pytest.fixture
+def recent_config(sim: Any, tmp_path: Path) -> Path:
+    """A first sync of a week: for tests whose conversions are all days old (a year of Bybit's
+    7-day windows at 5 requests a second is ~10 s of waiting per sync)."""
+    return write_config(tmp_path, accounts_for(sim), keep=["BNB"], first_sync_days=7)
 
 
 def parse(stamp: str) -> datetime:
@@ -76,8 +84,9 @@ def convert_here(cli: Any, config: Path, account: str, target: str) -> None:
 
 
 def test_conversions_made_elsewhere_are_imported_once_and_own_ones_matched(
-    cli: Any, sim: Any, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Any, sim: Any, recent_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config = recent_config
     use_state(monkeypatch, tmp_path / "machine-a")
     convert_here(cli, config, "main", "BNB")
     convert_here(cli, config, "uta", "USDT")
@@ -115,8 +124,10 @@ def test_conversions_made_elsewhere_are_imported_once_and_own_ones_matched(
         assert D(record["qty"]) == sub.from_amount and D(record["fee"]) == sub.fee
         assert D(record["received_qty"]) == sub.to_amount + sub.fee
 
-    # Running it twice adds nothing; asking from an explicit date adds nothing either.
-    for args in ((), ("--since", "2020-12-01")):
+    # Running it twice adds nothing; asking from an explicit date adds nothing either (a recent
+    # one: each week back is one more Bybit request at 5 a second).
+    explicit = (datetime.now(UTC) - timedelta(days=20)).date().isoformat()
+    for args in ((), ("--since", explicit)):
         code, doc, err = sync(cli, config, *args)
         assert code == 0, err
         assert all(row["added"] == 0 and row["matched"] == 0 for row in doc), doc
@@ -124,8 +135,9 @@ def test_conversions_made_elsewhere_are_imported_once_and_own_ones_matched(
 
 
 def test_first_sync_reads_a_year_then_starts_from_the_last_one(
-    cli: Any, sim: Any, config: Path, tmp_path: Path
+    cli: Any, sim: Any, tmp_path: Path
 ) -> None:
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"], first_sync_days=None)
     code, doc, err = sync(cli, config, "--account", "main")
     assert code == 0, err
     since = doc[0]["since"]
@@ -293,8 +305,9 @@ def test_a_live_sweep_syncs_unless_sync_history_is_false(
 
 
 def test_bybit_convert_trades_from_the_app_are_imported_page_by_page(
-    cli: Any, sim: Any, config: Path
+    cli: Any, sim: Any, recent_config: Path
 ) -> None:
+    config = recent_config
     from dustsweep.sim.bybit.convert import ConvertQuote as BybitQuote
     from dustsweep.sim.bybit.convert import ConvertRecord
 
