@@ -107,16 +107,20 @@ def csv_cell(value: Any) -> str:
 
 
 def make_console(stderr: bool = False) -> Console:
-    """One rich Console; colour off when NO_COLOR is set or output is not a terminal."""
+    """One rich Console; colour off when NO_COLOR is set or output is not a terminal. Not at a
+    terminal it is ``PIPE_WIDTH`` wide rather than rich's 80 (render.width)."""
     import os
 
     from rich.console import Console
+
+    from dustsweep.render.width import output_width
 
     return Console(
         stderr=stderr,
         no_color=bool(os.environ.get("NO_COLOR")),
         highlight=False,
         soft_wrap=False,
+        width=output_width(sys.stderr if stderr else sys.stdout),
     )
 
 

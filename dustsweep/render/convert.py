@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
+from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                     money(c.received_value),
                     runner_text,
                 )
-            console.print(table)
+            print_table(console, table, wrap={"Route", "Runner-up"})
             totals = plan.totals
             console.print(
                 f"  {len(plan.conversions)} conversion(s): receive {dec(totals.received)} "
@@ -172,7 +173,7 @@ def print_convert_results(console: Console, items: Sequence[Any]) -> None:
                 line.transfer_id or line.client_id or "",
                 line.error or "",
             )
-        console.print(table)
+        print_table(console, table, wrap={"Note"})
         for note in item.outcome.notes:
             console.print(f"  note: {note}")
         if item.cooldown is not None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec
+from dustsweep.render.width import print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,4 +33,4 @@ def print_history(console: Console, records: Sequence[Any]) -> None:
             r.status + (f": {r.error}" if getattr(r, "error", None) else ""),
             r.client_id or r.order_id or "",
         )
-    console.print(table)
+    print_table(console, table, wrap={"Status"})

@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from dustsweep.core.delisting import announced, in_hours, iso_utc
 from dustsweep.render.common import _d, csv_cell, dec, jsonify, money
+from dustsweep.render.width import print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -159,7 +160,7 @@ def print_scan(
                 item.reason,
                 *extra,
             )
-        console.print(table)
+        print_table(console, table, wrap={"Reason"})
         if hidden:
             console.print(f"  ({hidden} larger sellable balance(s) hidden; --all shows them)")
         print_totals(console, quote, scan.report)

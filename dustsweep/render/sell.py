@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec, money, sum_by_asset
+from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
                 money(order.expected_value),
                 dec(order.residual) if order.residual else "",
             )
-        console.print(table)
+        print_table(console, table)
         console.print(
             f"  {len(plan.orders)} order(s), expected {money(plan.expected_value)} {quote}, "
             f"estimated fees {money(plan.est_fee_value)} {quote}"
@@ -185,7 +186,7 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
                 dec(o.residual) if o.residual else "",
                 o.error or "",
             )
-        console.print(table)
+        print_table(console, table, wrap={"Note"})
         if sell.result.banned:
             console.print(f"  [red]{sell.result.banned}[/red]")
         for note in sell.result.notes:
