@@ -13,6 +13,13 @@ from pathlib import Path
 
 LOGGER = "dustsweep"
 _MARK = "_dustsweep_handler"
+# ``extra=FILE_ONLY``: a record for the log file only, because the command already says it on
+# stderr once (one problem, one line).
+FILE_ONLY = {"file_only": True}
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    return not getattr(record, "file_only", False)
 
 
 class SecretFilter(logging.Filter):
@@ -48,6 +55,7 @@ def configure_logging(
     stderr = logging.StreamHandler()
     stderr.setLevel(logging.ERROR if quiet else logging.WARNING)
     stderr.setFormatter(logging.Formatter("dustsweep: %(message)s"))
+    stderr.addFilter(_not_file_only)
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -32,4 +32,8 @@ def demo(show_all: bool, as_json: bool) -> int:
     print_scan(console, demo.quote, demo.scans, show_all)
     console.print("[bold]$ dustsweep sweep --yes[/bold]   (on the simulator)\n")
     print_sweep(console, demo.quote, demo.sweep)
+    failed = [(s.name, s.error) for s in demo.scans if s.error is not None]
+    failed += [(a.name, a.error) for a in demo.sweep.accounts if a.error is not None]
+    for name, error in dict(failed).items():  # once per account, on stderr (the tables point here)
+        click.echo(f"dustsweep: {name}: {error}", err=True)
     return demo.code

@@ -124,6 +124,12 @@ def make_console(stderr: bool = False) -> Console:
     )
 
 
+def failed_line(title: str) -> str:
+    """An account that failed, in a table's place: the reason itself is written once, on
+    stderr, by the command (one problem, one line)."""
+    return f"[bold]{title}[/bold]: [red]failed[/red] (the reason is on stderr)"
+
+
 def money(value: Decimal | None, places: int = 2) -> str:
     """A value for people: rounded for reading (the JSON keeps every digit); '?' if unknown."""
     if value is None:

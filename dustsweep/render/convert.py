@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
+from dustsweep.render.common import dec, failed_line, iso_ms, money, sum_by_asset
 from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
@@ -96,7 +96,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
         for line in item.settled:
             console.print(f"  settled from an earlier run: {line.asset} {line.status}")
         if item.error is not None:
-            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {item.error}")
+            console.print(failed_line(title))
             continue
         if item.cooldown is not None:
             console.print(f"[bold]{title}[/bold]: [yellow]not now[/yellow]: {item.cooldown}")
@@ -156,7 +156,7 @@ def print_convert_results(console: Console, items: Sequence[Any]) -> None:
     for item in items:
         if item.outcome is None:
             if item.error is not None and item.plan is not None:
-                console.print(f"[bold]{item.name}[/bold]: [red]failed[/red]: {item.error}")
+                console.print(failed_line(f"{item.name} ({item.exchange})"))
             continue
         table = Table(title=f"{item.name} ({item.exchange}): conversions", title_justify="left")
         for column in ("Asset", "Route", "Status", "Amount", "Received", "Fee", "Id", "Note"):

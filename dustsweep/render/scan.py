@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from dustsweep.core.delisting import announced, in_hours, iso_utc
-from dustsweep.render.common import _d, csv_cell, dec, jsonify, money
+from dustsweep.render.common import _d, csv_cell, dec, failed_line, jsonify, money
 from dustsweep.render.width import print_table
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def print_scan(
     for scan in scans:
         title = f"{scan.name} ({scan.exchange})"
         if scan.report is None:
-            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {scan.error}")
+            console.print(failed_line(title))
             continue
         table = Table(title=title, title_justify="left", show_lines=False)
         for column, justify in (

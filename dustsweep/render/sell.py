@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, money, sum_by_asset
+from dustsweep.render.common import dec, failed_line, money, sum_by_asset
 from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
@@ -111,7 +111,7 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
     for sell in sells:
         title = f"{sell.name} ({sell.exchange})"
         if sell.error is not None:
-            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {sell.error}")
+            console.print(failed_line(title))
             continue
         for outcome in sell.reconciled:
             console.print(f"  settled from an earlier run: {outcome_line(outcome)}")
@@ -169,7 +169,7 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
         title = f"{sell.name} ({sell.exchange})"
         if sell.result is None:
             if sell.error is not None and sell.plan is not None:
-                console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {sell.error}")
+                console.print(failed_line(title))
             continue
         table = Table(title=f"{title}: results", title_justify="left")
         for column in ("Asset", "Market", "Status", "Sold", "Proceeds", "Fee", "Residual", "Note"):

@@ -273,6 +273,8 @@ def nothing_to_report(result: SweepResult) -> bool:
 
 def log_summary(result: SweepResult) -> None:
     """One log line per action, for the log file (the screen gets the tables)."""
+    from dustsweep.logs import FILE_ONLY
+
     log = logging.getLogger("dustsweep.sweep")
     for account in result.accounts:
         if account.sell is not None and account.sell.result is not None:
@@ -298,4 +300,4 @@ def log_summary(result: SweepResult) -> None:
                     line.error or "",
                 )
         if account.error is not None:
-            log.error("%s: %s", account.name, account.error)
+            log.error("%s: %s", account.name, account.error, extra=FILE_ONLY)  # cli: stderr
