@@ -64,6 +64,8 @@ def run_moving(
                 command.print_plan(console, app.config.quote, items)
             execute = may_trade and planned > 0
             if execute and not yes:
+                if as_json:  # the plan before the question; stdout keeps the one JSON document
+                    command.print_plan(make_console(stderr=True), app.config.quote, items)
                 execute = click.confirm(command.question.format(n=planned), default=False, err=True)
             dry = not may_trade or (planned > 0 and not execute)
             if execute:

@@ -28,10 +28,11 @@ def outcome_row(outcome: Any) -> dict[str, Any]:
         "fee_asset": outcome.fee_asset,
         "residual": dec(outcome.residual),
         "error": outcome.error,
+        "followup": outcome.followup,
     }
 
 
-def planned_row(order: Any) -> dict[str, Any]:
+def planned_row(order: Any, followup: bool = False) -> dict[str, Any]:
     return {
         "asset": order.asset,
         "market": order.symbol,
@@ -44,6 +45,7 @@ def planned_row(order: Any) -> dict[str, Any]:
         "fee_asset": order.quote_asset,
         "residual": dec(order.residual),
         "error": None,
+        "followup": followup,
     }
 
 
@@ -60,6 +62,7 @@ def skipped_row(skip: Any) -> dict[str, Any]:
         "fee_asset": None,
         "residual": None,
         "error": skip.reason,
+        "followup": False,
     }
 
 
@@ -70,6 +73,7 @@ def sell_rows(sell: Any) -> list[dict[str, Any]]:
         rows = [outcome_row(o) for o in sell.result.outcomes]
     elif sell.plan is not None:
         rows = [planned_row(o) for o in sell.plan.orders]
+        rows += [planned_row(o, followup=True) for o in sell.followups]
     if sell.plan is not None:
         rows += [skipped_row(s) for s in sell.plan.skipped]
     return rows
@@ -140,11 +144,27 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
                 money(order.expected_value),
                 dec(order.residual) if order.residual else "",
             )
+        for order in sell.followups:
+            table.add_row(
+                f"{order.asset} (follow-up)",
+                order.symbol,
+                f"~{dec(order.qty)}",
+                f"~{dec(order.expected_proceeds)} {order.quote_asset}",
+                f"~{dec(order.est_fee)} {order.quote_asset}",
+                money(order.expected_value),
+                "",
+            )
         print_table(console, table)
+        more = f" and {len(sell.followups)} follow-up sale(s)" if sell.followups else ""
         console.print(
-            f"  {len(plan.orders)} order(s), expected {money(plan.expected_value)} {quote}, "
-            f"estimated fees {money(plan.est_fee_value)} {quote}"
+            f"  {len(plan.orders)} order(s){more}, expected {money(plan.expected_value)} "
+            f"{quote}, estimated fees {money(plan.est_fee_value)} {quote}"
         )
+        for order in sell.followups:
+            console.print(
+                f"  then the {order.asset} received -> {order.quote_asset} on {order.symbol} "
+                "(sized from what the sales above receive)"
+            )
         for skip in plan.skipped:
             console.print(f"  skipped {skip.asset}: {skip.reason}")
         console.print()

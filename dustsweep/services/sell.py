@@ -57,10 +57,14 @@ class AccountSell:
     result: SellResult | None = None
     error: DustsweepError | None = None
     vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None  # for follow-up orders
+    # The follow-up sales the plan is expected to lead to (what its orders receive in other
+    # quotes, sold on into the quote): shown and counted with the plan, sized at run time.
+    followups: tuple[PlannedOrder, ...] = ()
 
     @property
     def actions(self) -> int:
-        return len(self.plan.orders) if self.plan else 0
+        """Orders the run is expected to place: the plan's, then the follow-up sales."""
+        return len(self.plan.orders) + len(self.followups) if self.plan else 0
 
 
 class SellRun:
@@ -78,7 +82,25 @@ class SellRun:
         sells = run_concurrently([partial(self._prepare_one, a, c) for a, c in resolved])
         self._plan_all(sells)
         run_concurrently([partial(self._check_notional, s) for s in sells if s.actions])
+        for sell in sells:
+            self._expect_followups(sell)
         return sells
+
+    def _expect_followups(self, sell: AccountSell) -> None:
+        from dustsweep.core.plan import expected_followups
+
+        if sell.plan is None or sell.snapshot is None or sell.error is not None:
+            return
+        if not self.options.followup or self.options.to_asset is not None:
+            return
+        sell.followups = tuple(
+            expected_followups(
+                sell.plan,
+                sell.snapshot,
+                self.app.config.policy(),
+                never_sell=self.options.never_sell | self._never_sell(sell),
+            )
+        )
 
     def _check_notional(self, sell: AccountSell) -> None:
         """Re-check orders near a minimum order value at the price the exchange will judge them

@@ -243,7 +243,7 @@ def test_sweep_dry_run_plan_never_uses_more_than_the_balance(
         exchange = account["exchange"]
         used: dict[str, Decimal] = {}
         for o in account["orders"]:
-            if o["status"] == "planned":
+            if o["status"] == "planned" and not o["followup"]:
                 used[o["asset"]] = used.get(o["asset"], D(0)) + D(o["qty"])
         for c in account["conversions"]:
             used[c["asset"]] = used.get(c["asset"], D(0)) + D(c["amount"])
