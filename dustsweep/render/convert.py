@@ -127,7 +127,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 runner_text = (
                     f"{runner.label} ({money(c.choice.runner_up_net)})" if runner else "leave"
                 )
-                rate = f" ({dec(c.fee_rate * 100)}%)" if c.fee_rate is not None else ""
+                rate = f" ({dec(round(c.fee_rate * 100, 2))}%)" if c.fee_rate is not None else ""
                 table.add_row(
                     c.asset,
                     dec(c.amount),
@@ -159,7 +159,7 @@ def print_convert_results(console: Console, items: Sequence[Any]) -> None:
                 console.print(failed_line(f"{item.name} ({item.exchange})"))
             continue
         table = Table(title=f"{item.name} ({item.exchange}): conversions", title_justify="left")
-        for column in ("Asset", "Route", "Status", "Amount", "Received", "Fee", "Id", "Note"):
+        for column in ("Asset", "Route", "Status", "Amount", "Received (net)", "Fee", "Id", "Note"):
             table.add_column(column)
         for line in item.outcome.lines:
             style = "green" if line.status == Status.CONVERTED else "red"

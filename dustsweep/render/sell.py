@@ -192,7 +192,16 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
                 console.print(failed_line(title))
             continue
         table = Table(title=f"{title}: results", title_justify="left")
-        for column in ("Asset", "Market", "Status", "Sold", "Proceeds", "Fee", "Residual", "Note"):
+        for column in (
+            "Asset",
+            "Market",
+            "Status",
+            "Sold",
+            "Received (net)",
+            "Fee",
+            "Residual",
+            "Note",
+        ):
             table.add_column(column)
         for o in sell.result.outcomes:
             style = {"filled": "green", "partially_filled": "yellow"}.get(o.status, "red")
@@ -201,7 +210,7 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
                 o.market,
                 f"[{style}]{o.status}[/]",
                 dec(o.filled_qty),
-                f"{dec(o.proceeds)} {o.quote_asset or ''}".strip(),
+                f"{dec(o.net_proceeds)} {o.quote_asset or ''}".strip(),
                 f"{dec(o.fee)} {o.fee_asset or ''}".strip(),
                 dec(o.residual) if o.residual else "",
                 o.error or "",
