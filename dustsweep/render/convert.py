@@ -7,6 +7,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec, failed_line, iso_ms, money, sum_by_asset
+from dustsweep.render.totals import (
+    Totals,
+    convert_totals,
+    overall,
+    print_summary,
+    quote_of,
+    totals_json,
+)
 from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
@@ -55,8 +63,11 @@ def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:
     accounts = []
     received: list[tuple[str | None, Decimal]] = []
     fees: list[tuple[str | None, Decimal]] = []
+    quote = quote_of(items)
+    per_account: list[Totals] = []
     for item in items:
         rows = convert_rows(item)
+        per_account.append(convert_totals(item, quote))
         for row in rows:
             if row["status"] == "converted":
                 received.append((row["target"], Decimal(row["received"] or 0)))
@@ -75,17 +86,17 @@ def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:
                 "cooldown": str(item.cooldown) if item.cooldown else None,
                 "note": item.note,
                 "error": str(item.error) if item.error else None,
+                "totals": totals_json(per_account[-1]),
             }
         )
-    return {
-        "dry_run": dry_run,
-        "accounts": accounts,
-        "totals": {
-            "conversions": sum(len(a["conversions"]) for a in accounts),
-            "received": sum_by_asset(received),
-            "fees": sum_by_asset(fees),
-        },
+    totals: dict[str, Any] = {
+        "conversions": sum(len(a["conversions"]) for a in accounts),
+        "received": sum_by_asset(received),
+        "fees": sum_by_asset(fees),
     }
+    added = totals_json(overall(per_account))  # additive: the keys above keep their meaning
+    totals.update({k: v for k, v in added.items() if k not in totals})
+    return {"dry_run": dry_run, "accounts": accounts, "totals": totals}
 
 
 def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> None:
@@ -150,7 +161,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
         console.print()
 
 
-def print_convert_results(console: Console, items: Sequence[Any]) -> None:
+def print_convert_results(console: Console, items: Sequence[Any], summary: bool = True) -> None:
     from rich.table import Table
 
     for item in items:
@@ -179,3 +190,7 @@ def print_convert_results(console: Console, items: Sequence[Any]) -> None:
         if item.cooldown is not None:
             console.print(f"  [yellow]{item.cooldown}[/yellow]")
         console.print()
+    done = [i for i in items if i.outcome is not None]
+    if done and summary:
+        quote = quote_of(done)
+        print_summary(console, quote, [convert_totals(i, quote) for i in items])

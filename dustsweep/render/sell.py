@@ -7,6 +7,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dustsweep.render.common import dec, failed_line, money, sum_by_asset
+from dustsweep.render.totals import (
+    Totals,
+    overall,
+    print_summary,
+    quote_of,
+    sell_totals,
+    totals_json,
+)
 from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
@@ -84,7 +92,11 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
     accounts = []
     outcomes: list[Any] = []
     expected = Decimal(0)
+    quote = quote_of(sells)
+    per_account: list[Totals] = []
     for sell in sells:
+        account_totals = sell_totals(sell, quote)
+        per_account.append(account_totals)
         accounts.append(
             {
                 "name": sell.name,
@@ -92,6 +104,7 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
                 "orders": sell_rows(sell),
                 "reconciled": [outcome_row(o) for o in sell.reconciled],
                 "error": str(sell.error) if sell.error else None,
+                "totals": totals_json(account_totals),
             }
         )
         if sell.result is not None:
@@ -106,6 +119,8 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
         "proceeds": sum_by_asset((o.quote_asset, o.proceeds) for o in outcomes),
         "fees": sum_by_asset((o.fee_asset, o.fee) for o in outcomes),
     }
+    added = totals_json(overall(per_account))  # additive: the keys above keep their meaning
+    totals.update({k: v for k, v in added.items() if k not in totals})
     return {"dry_run": dry_run, "accounts": accounts, "totals": totals}
 
 
@@ -182,7 +197,7 @@ def outcome_line(outcome: Any) -> str:
     return text.strip()
 
 
-def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
+def print_sell_results(console: Console, sells: Sequence[Any], summary: bool = True) -> None:
     from rich.table import Table
 
     for sell in sells:
@@ -221,3 +236,7 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
         for note in sell.result.notes:
             console.print(f"  note: {note}")
         console.print()
+    done = [s for s in sells if s.result is not None]
+    if done and summary:
+        quote = quote_of(done)
+        print_summary(console, quote, [sell_totals(s, quote) for s in done])

@@ -20,6 +20,7 @@ from dustsweep.errors import (
     CooldownActive,
     DustsweepError,
 )
+from dustsweep.run.outcome import Status
 from dustsweep.run.pool import run_concurrently
 
 if TYPE_CHECKING:
@@ -66,6 +67,9 @@ class AccountConvert:
     previews: list[ConversionPreview] | None = None
     limits: dict[str, ConvertLimit] | None = None
     plan_assets: frozenset[str] = frozenset()
+    # After a small-balance conversion on an exchange with a cool-down: when the next one is
+    # possible (epoch ms), for the run's summary.
+    next_conversion_ms: int | None = None
 
     @property
     def actions(self) -> int:
@@ -278,6 +282,7 @@ class ConvertRun:
         if offset is not None:
             self.app.offsets.save(item.handle.config.exchange, item.handle.base_url, offset)
         outcome = item.outcome
+        self._note_next_conversion(item)
         refused = outcome.cooldown_until_ms is not None or outcome.cooldown_message is not None
         if item.cooldown is None and (refused or any(line.cooldown for line in outcome.lines)):
             item.cooldown = CooldownActive(
@@ -286,6 +291,19 @@ class ConvertRun:
                 "now (its cool-down; end time unknown)",
                 until_ms=outcome.cooldown_until_ms,
             )
+
+    def _note_next_conversion(self, item: AccountConvert) -> None:
+
+        from dustsweep.convert.caps import has_conversion_cooldown
+
+        assert item.handle is not None and item.outcome is not None
+        native = any(
+            line.status == Status.CONVERTED and line.route == "native"
+            for line in item.outcome.lines
+        )
+        if native and has_conversion_cooldown(item.handle.exchange):
+            cooldown_ms = self.app.config.cooldown_seconds * 1000
+            item.next_conversion_ms = int(time.time() * 1000) + cooldown_ms
 
     def close(self, items: Sequence[AccountConvert]) -> None:
         for item in items:
