@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import click
@@ -37,6 +38,7 @@ def sweep(
     Without --yes it never trades; with --yes it never asks.
     """
     from dustsweep.render.common import make_console, print_json
+    from dustsweep.render.progress import run_progress
     from dustsweep.render.sweep import print_sweep, sweep_document
     from dustsweep.run.exit import sweep_exit_code
     from dustsweep.services.runs import money_moving_run
@@ -46,8 +48,9 @@ def sweep(
     app = session.app()
     resolved = app.resolve(accounts)
     live = yes and not dry_run
-    with money_moving_run(app, live=live) as ledger:
-        result = Sweep(app, ledger, live=live).run(resolved)
+    progress = run_progress(live and not (as_json or quiet))
+    with money_moving_run(app, live=live) as ledger, progress or contextlib.nullcontext():
+        result = Sweep(app, ledger, live=live, progress=progress).run(resolved)
     code = sweep_exit_code(result)
     for line in result.delist_warnings:  # stderr even with --quiet: what cron mail is for
         click.echo(f"dustsweep: {line}", err=True)

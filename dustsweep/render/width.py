@@ -7,9 +7,9 @@ every command is printed through ``print_table`` instead, which holds one rule: 
 columns named by the caller (reasons, notes, errors) may wrap, and never narrower than
 ``TEXT_MIN``; every other column (amounts, symbols, statuses, times, ids) is exactly as wide as
 its longest value. The text columns get the width that is left; when even that does not fit,
-the table drops its borders and padding, and
-when it still does not fit it is printed wider than the screen (the terminal wraps the line,
-which cuts nothing) rather than cut.
+the table drops its borders and padding; when it still does not fit, a terminal gets one
+paragraph per row ("Header value" pairs, broken between words) and a pipe or a file gets the
+table wider than its nominal width, since nothing wraps there.
 """
 
 from __future__ import annotations
@@ -57,12 +57,37 @@ def print_table(console: Console, table: Table, wrap: Collection[str] = ()) -> N
     if width <= console.width:
         console.print(table)
         return
+    if console.is_terminal:  # the terminal would break the long lines inside the numbers
+        _print_records(console, table)
+        return
     saved = console.width
     console.width = width  # wider than the screen: the terminal wraps the line, nothing is cut
     try:
         console.print(table, crop=False)
     finally:
         console.width = saved
+
+
+def _print_records(console: Console, table: Table) -> None:
+    """A table too wide for the terminal, one row per paragraph: its first column, then
+    "Header value" pairs. Lines break between words, so never inside a number."""
+    from rich.text import Text
+
+    if table.title:
+        console.print(table.title)
+    columns = [(str(c.header), list(c.cells)) for c in table.columns]
+    for index in range(table.row_count):
+        cells = [(header, _as_text(cells[index])) for header, cells in columns]
+        line = Text("  ").join(
+            [cells[0][1], *(Text(f"{h} ").append_text(v) for h, v in cells[1:] if v.plain)]
+        )
+        console.print(line)
+
+
+def _as_text(cell: Any) -> Any:
+    from rich.text import Text
+
+    return Text.from_markup(cell) if isinstance(cell, str) else cell
 
 
 def _header(column: Column) -> str:

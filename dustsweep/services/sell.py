@@ -12,7 +12,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dustsweep.errors import DustsweepError
 from dustsweep.run.outcome import Status
@@ -21,6 +21,7 @@ from dustsweep.sell.notional import JudgesNotional, NotionalCheck
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from concurrent.futures import Future
 
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from dustsweep.exchanges.base import Credentials
     from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
     from dustsweep.services.app import AccountHandle, App
+    from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
 
 
@@ -76,6 +78,7 @@ class SellRun:
         self.options = options
         self.live = live  # may trade: settle pending records and place orders
         self.run_id: int | None = None
+        self.progress: ProgressSink | None = None  # a terminal's progress display, if any
 
     def prepare(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> list[AccountSell]:
         """Open every account, settle what an earlier run left pending, snapshot, plan."""
@@ -197,9 +200,17 @@ class SellRun:
         assert self.live, "only a live run places orders"
         busy = [s for s in sells if s.plan is not None and s.actions and s.error is None]
         sales = [AccountSale(s.plan, self._context(s)) for s in busy if s.plan is not None]
+        progress = self.progress
+        if progress is not None:
+            for sell in busy:
+                progress.plan(sell.name, "orders", sell.actions)
         with closing(sale_waves(sales)) as waves:
             for wave in waves:
-                for future in [pool.submit(job.run) for pool, job in wave]:
+                futures = [pool.submit(job.run) for pool, job in wave]
+                if progress is not None:
+                    for (_pool, job), future in zip(wave, futures, strict=True):
+                        future.add_done_callback(_ticker(progress, job.ctx.account))
+                for future in futures:
                     future.result()  # the outcome lands on the job; this thread only waits
         for sell, sale in zip(busy, sales, strict=True):
             if sale.error is not None:
@@ -237,3 +248,13 @@ class SellRun:
         for sell in sells:
             if sell.handle is not None:
                 sell.handle.close()
+
+
+def _ticker(progress: ProgressSink, account: str) -> Callable[[Future[Any]], None]:
+    """A done-callback: one more order of ``account`` finished (runs in the worker thread,
+    after the order's job, so it is never on the order's path to the exchange)."""
+
+    def tick(_future: Future[Any]) -> None:
+        progress.advance(account, "orders")
+
+    return tick

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials
     from dustsweep.services.app import App
+    from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
 
 
@@ -155,14 +156,18 @@ class Sweep:
     """Runs both halves for every account. ``live`` False is a dry run: the ledger is then
     only read (the cool-down looks at past conversions)."""
 
-    def __init__(self, app: App, ledger: Ledger, *, live: bool) -> None:
+    def __init__(
+        self, app: App, ledger: Ledger, *, live: bool, progress: ProgressSink | None = None
+    ) -> None:
         self.app = app
         self.ledger = ledger
         self.live = live
+        self.progress = progress  # a terminal's progress display, if any
 
     def run(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> SweepResult:
         config = self.app.config
         sells = _SweepSellRun(self.app, self.ledger, SellOptions(), live=self.live)
+        sells.progress = self.progress
         sell_items = sells.prepare(resolved)
         warnings = delisting.sweep_warnings(
             self.app, [(s.name, s.snapshot, s.report) for s in sell_items]
@@ -179,6 +184,7 @@ class Sweep:
             self.app, self.ledger, live=self.live, cap=cap, sold=sold, urgent=urgent
         )
         converts.run_id = sells.run_id
+        converts.progress = self.progress
         handles = {s.name: s.handle for s in sell_items if s.handle is not None}
         accounts_ok = [(a, c) for a, c in resolved if not self._failed(a.name, sell_items)]
         convert_items = converts.prepare(accounts_ok, handles)
