@@ -126,7 +126,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 "Asset",
                 "Amount",
                 "Route",
-                f"Receive {plan.target}",
+                f"Receive {plan.target} (net)",
                 "Fee",
                 f"Fee {quote}",
                 f"Net {quote}",
