@@ -130,6 +130,7 @@ def print_sweep(console: Console, quote: str, result: Any) -> None:
                     f"  {item['asset']} ({money(item['value'])} {quote}, {item['status']}): "
                     f"{item['reason']}"
                 )
-    print_summary(console, quote, [sweep_totals(s, quote) for s in result.accounts])
+    totals = [sweep_totals(s, quote) for s in result.accounts]
+    print_summary(console, quote, totals, dry_run=result.dry_run)
     if result.dry_run and result.planned_actions:
         console.print("Dry run: nothing was sold or converted (--yes does it).")

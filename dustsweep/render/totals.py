@@ -187,12 +187,17 @@ def quote_of(items: Iterable[Any], default: str = "USDT") -> str:
     return default
 
 
-def print_summary(console: Console, quote: str, per_account: Sequence[Totals]) -> None:
+def print_summary(
+    console: Console, quote: str, per_account: Sequence[Totals], dry_run: bool = False
+) -> None:
     """The one summary line (two with a cool-down) at the end of a run."""
     total = overall(per_account)
     received = ", ".join(f"{dec(v)} {a}" for a, v in sorted(total.received.items())) or "nothing"
-    line = f"Summary: received {received} (net of fees, {money(total.received_value)} {quote})"
-    line += f"; fees {money(total.fee_value)} {quote}"
+    if dry_run:
+        line = "Summary: nothing sold or converted yet (dry run)"
+    else:
+        line = f"Summary: received {received} (net of fees, {money(total.received_value)} {quote})"
+        line += f"; fees {money(total.fee_value)} {quote}"
     if total.unpriced:
         line += f"; {total.unpriced} amount(s) without a price"
     if total.left:
