@@ -13,6 +13,13 @@ from pathlib import Path
 
 LOGGER = "dustsweep"
 _MARK = "_dustsweep_handler"
+# ``extra=FILE_ONLY``: a record for the log file only, because the command already says it on
+# stderr once (one problem, one line).
+FILE_ONLY = {"file_only": True}
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    return not getattr(record, "file_only", False)
 
 
 class SecretFilter(logging.Filter):
@@ -57,6 +64,7 @@ def configure_logging(
             "dustsweep: [%(levelname)s] %(message)s" if verbose else "dustsweep: %(message)s"
         )
     )
+    stderr.addFilter(_not_file_only)
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

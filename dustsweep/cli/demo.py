@@ -46,6 +46,10 @@ def demo(show_all: bool, as_json: bool) -> int:
     print_sweep(console, demo.quote, demo.plan)
     console.print("\n[bold]$ dustsweep sweep --yes[/bold]   (on the simulator)\n")
     print_sweep(console, demo.quote, demo.sweep)
+    failed = [(s.name, s.error) for s in demo.scans if s.error is not None]
+    failed += [(a.name, a.error) for a in demo.sweep.accounts if a.error is not None]
+    for name, error in dict(failed).items():  # once per account, on stderr (the tables point here)
+        click.echo(f"dustsweep: {name}: {error}", err=True)
     q = demo.quote
     console.print(
         f"\nValue before: {money(before.total)} {q} (small balances {money(before.small)} {q})"

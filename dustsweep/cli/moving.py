@@ -6,6 +6,7 @@ the command line's own part: asking at a terminal and printing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ def run_moving(
     """Trading is possible only with --yes or at a terminal (after the question), never with
     --dry-run; the lock is taken before the first request of such a run."""
     from dustsweep.render.common import make_console, print_json
+    from dustsweep.render.progress import run_progress
     from dustsweep.services.names import check_names
     from dustsweep.services.runs import money_moving_run, recorded_run
 
@@ -68,11 +70,16 @@ def run_moving(
                 command.print_plan(console, app.config.quote, items)
             execute = may_trade and planned > 0
             if execute and not yes:
+                if as_json:  # the plan before the question; stdout keeps the one JSON document
+                    command.print_plan(make_console(stderr=True), app.config.quote, items)
                 execute = click.confirm(command.question.format(n=planned), default=False, err=True)
             dry = not may_trade or (planned > 0 and not execute)
             if execute:
-                with recorded_run(
-                    ledger, command.name, run, lambda: command.exit_code(items, True)
+                progress = run_progress(not as_json)
+                run.progress = progress
+                with (
+                    progress or contextlib.nullcontext(),
+                    recorded_run(ledger, command.name, run, lambda: command.exit_code(items, True)),
                 ):
                     run.execute(items)
             if as_json:

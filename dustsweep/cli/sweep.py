@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import click
@@ -37,6 +38,7 @@ def sweep(
     Without --yes it never trades; with --yes it never asks.
     """
     from dustsweep.render.common import make_console, print_json
+    from dustsweep.render.progress import run_progress
     from dustsweep.render.sweep import print_sweep, sweep_document
     from dustsweep.run.exit import sweep_exit_code
     from dustsweep.services.names import NameCheck, check_names
@@ -47,9 +49,10 @@ def sweep(
     app = session.app()
     resolved = app.resolve(accounts)
     live = yes and not dry_run
-    with money_moving_run(app, live=live) as ledger:
+    progress = run_progress(live and not (as_json or quiet))
+    with money_moving_run(app, live=live) as ledger, progress or contextlib.nullcontext():
         check_names(app, resolved, NameCheck())  # the config's quote
-        result = Sweep(app, ledger, live=live).run(resolved)
+        result = Sweep(app, ledger, live=live, progress=progress).run(resolved)
     code = sweep_exit_code(result)
     for line in result.delist_warnings:  # stderr even with --quiet: what cron mail is for
         click.echo(f"dustsweep: {line}", err=True)

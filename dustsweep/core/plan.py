@@ -20,7 +20,7 @@ from dustsweep.core.classify import (
     dust_reason,
 )
 from dustsweep.core.lots import plain
-from dustsweep.core.models import ZERO, MarketRules, Snapshot, Verdict
+from dustsweep.core.models import ZERO, Balance, MarketRules, Snapshot, Verdict
 from dustsweep.core.valuation import Valuer
 
 if TYPE_CHECKING:
@@ -308,6 +308,40 @@ def plan_followup(
         if options.best is not None:
             orders.append(_order_from_choice(asset, options.best, free, policy, valuer))
     return orders
+
+
+def expected_followups(
+    plan: SellPlan,
+    snapshot: Snapshot,
+    policy: Policy,
+    *,
+    keep_quotes: frozenset[str] = frozenset(),
+    never_sell: frozenset[str] = frozenset(),
+) -> list[PlannedOrder]:
+    """The follow-up sales ``plan`` is expected to lead to, for the plan the user confirms:
+    what its orders would receive in quotes other than ``policy.quote`` (and ``keep_quotes``),
+    sold on as ``plan_followup`` would size it from the balances the orders would leave. The
+    executor sizes the real follow-ups from the balances it reads after the orders."""
+    received: dict[str, Decimal] = {}
+    free = {b.asset: b.free for b in snapshot.balances}
+    for order in plan.orders:
+        free[order.asset] = free.get(order.asset, ZERO) - order.qty
+        if order.quote_asset != policy.quote and order.quote_asset not in keep_quotes:
+            net = order.expected_proceeds - order.est_fee
+            received[order.quote_asset] = received.get(order.quote_asset, ZERO) + net
+    for asset, amount in received.items():
+        free[asset] = free.get(asset, ZERO) + amount
+    after = replace(
+        snapshot,
+        balances=tuple(Balance(asset, max(amount, ZERO)) for asset, amount in free.items()),
+    )
+    return plan_followup(
+        received,
+        after,
+        policy,
+        dust_assets=frozenset(o.asset for o in plan.orders),
+        never_sell=never_sell,
+    )
 
 
 def replan_asset(

@@ -20,7 +20,7 @@ keep the comparison honest:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -191,6 +191,17 @@ def native_option(
     )
 
 
+ESTIMATE_STEP = Decimal("0.00000001")  # 8 decimals: how exchanges show balances; finer is noise
+
+
+def estimate_places(value: Decimal) -> Decimal:
+    """An estimate (amount x a rate made of prices) floored to 8 decimals: a price ratio has
+    28 digits ("0.1400283409518687819306265125") that no exchange would ever pay out."""
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, value.adjusted() + 12)
+        return value.quantize(ESTIMATE_STEP, rounding=ROUND_DOWN)
+
+
 def convert_option(
     asset: str,
     amount: Decimal,
@@ -207,6 +218,8 @@ def convert_option(
     limits (either side) the route is blocked with the limit in the reason.
     """
     received = None if rate is None else amount * rate
+    if received is not None and estimated:
+        received = estimate_places(received)
     blocked: str | None = None
     if rate is None:
         blocked = f"no rate from {asset} to {target} to estimate a Convert quote"

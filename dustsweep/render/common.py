@@ -107,17 +107,27 @@ def csv_cell(value: Any) -> str:
 
 
 def make_console(stderr: bool = False) -> Console:
-    """One rich Console; colour off when NO_COLOR is set or output is not a terminal."""
+    """One rich Console; colour off when NO_COLOR is set or output is not a terminal. Not at a
+    terminal it is ``PIPE_WIDTH`` wide rather than rich's 80 (render.width)."""
     import os
 
     from rich.console import Console
+
+    from dustsweep.render.width import output_width
 
     return Console(
         stderr=stderr,
         no_color=bool(os.environ.get("NO_COLOR")),
         highlight=False,
         soft_wrap=False,
+        width=output_width(sys.stderr if stderr else sys.stdout),
     )
+
+
+def failed_line(title: str) -> str:
+    """An account that failed, in a table's place: the reason itself is written once, on
+    stderr, by the command (one problem, one line)."""
+    return f"[bold]{title}[/bold]: [red]failed[/red] (the reason is on stderr)"
 
 
 def money(value: Decimal | None, places: int = 2) -> str:

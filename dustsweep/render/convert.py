@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
+from dustsweep.render.common import dec, failed_line, iso_ms, money, sum_by_asset
+from dustsweep.render.totals import (
+    Totals,
+    convert_totals,
+    overall,
+    print_summary,
+    quote_of,
+    totals_json,
+)
+from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
@@ -54,8 +63,11 @@ def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:
     accounts = []
     received: list[tuple[str | None, Decimal]] = []
     fees: list[tuple[str | None, Decimal]] = []
+    quote = quote_of(items)
+    per_account: list[Totals] = []
     for item in items:
         rows = convert_rows(item)
+        per_account.append(convert_totals(item, quote))
         for row in rows:
             if row["status"] == "converted":
                 received.append((row["target"], Decimal(row["received"] or 0)))
@@ -74,17 +86,17 @@ def convert_document(dry_run: bool, items: Sequence[Any]) -> dict[str, Any]:
                 "cooldown": str(item.cooldown) if item.cooldown else None,
                 "note": item.note,
                 "error": str(item.error) if item.error else None,
+                "totals": totals_json(per_account[-1]),
             }
         )
-    return {
-        "dry_run": dry_run,
-        "accounts": accounts,
-        "totals": {
-            "conversions": sum(len(a["conversions"]) for a in accounts),
-            "received": sum_by_asset(received),
-            "fees": sum_by_asset(fees),
-        },
+    totals: dict[str, Any] = {
+        "conversions": sum(len(a["conversions"]) for a in accounts),
+        "received": sum_by_asset(received),
+        "fees": sum_by_asset(fees),
     }
+    added = totals_json(overall(per_account))  # additive: the keys above keep their meaning
+    totals.update({k: v for k, v in added.items() if k not in totals})
+    return {"dry_run": dry_run, "accounts": accounts, "totals": totals}
 
 
 def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> None:
@@ -95,7 +107,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
         for line in item.settled:
             console.print(f"  settled from an earlier run: {line.asset} {line.status}")
         if item.error is not None:
-            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {item.error}")
+            console.print(failed_line(title))
             continue
         if item.cooldown is not None:
             console.print(f"[bold]{title}[/bold]: [yellow]not now[/yellow]: {item.cooldown}")
@@ -114,7 +126,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 "Asset",
                 "Amount",
                 "Route",
-                f"Receive {plan.target}",
+                f"Receive {plan.target} (net)",
                 "Fee",
                 f"Fee {quote}",
                 f"Net {quote}",
@@ -126,7 +138,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 runner_text = (
                     f"{runner.label} ({money(c.choice.runner_up_net)})" if runner else "leave"
                 )
-                rate = f" ({dec(c.fee_rate * 100)}%)" if c.fee_rate is not None else ""
+                rate = f" ({dec(round(c.fee_rate * 100, 2))}%)" if c.fee_rate is not None else ""
                 table.add_row(
                     c.asset,
                     dec(c.amount),
@@ -137,7 +149,7 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                     money(c.received_value),
                     runner_text,
                 )
-            console.print(table)
+            print_table(console, table, wrap={"Route", "Runner-up"})
             totals = plan.totals
             console.print(
                 f"  {len(plan.conversions)} conversion(s): receive {dec(totals.received)} "
@@ -149,16 +161,16 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
         console.print()
 
 
-def print_convert_results(console: Console, items: Sequence[Any]) -> None:
+def print_convert_results(console: Console, items: Sequence[Any], summary: bool = True) -> None:
     from rich.table import Table
 
     for item in items:
         if item.outcome is None:
             if item.error is not None and item.plan is not None:
-                console.print(f"[bold]{item.name}[/bold]: [red]failed[/red]: {item.error}")
+                console.print(failed_line(f"{item.name} ({item.exchange})"))
             continue
         table = Table(title=f"{item.name} ({item.exchange}): conversions", title_justify="left")
-        for column in ("Asset", "Route", "Status", "Amount", "Received", "Fee", "Id", "Note"):
+        for column in ("Asset", "Route", "Status", "Amount", "Received (net)", "Fee", "Id", "Note"):
             table.add_column(column)
         for line in item.outcome.lines:
             style = "green" if line.status == Status.CONVERTED else "red"
@@ -172,9 +184,13 @@ def print_convert_results(console: Console, items: Sequence[Any]) -> None:
                 line.transfer_id or line.client_id or "",
                 line.error or "",
             )
-        console.print(table)
+        print_table(console, table, wrap={"Note"})
         for note in item.outcome.notes:
             console.print(f"  note: {note}")
         if item.cooldown is not None:
             console.print(f"  [yellow]{item.cooldown}[/yellow]")
         console.print()
+    done = [i for i in items if i.outcome is not None]
+    if done and summary:
+        quote = quote_of(done)
+        print_summary(console, quote, [convert_totals(i, quote) for i in items])

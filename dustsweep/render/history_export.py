@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING
 
+from dustsweep.render.width import print_table
 from dustsweep.services.history_query import AssetTotal, value_of
 from dustsweep.storage.records import Record
 
@@ -268,4 +269,4 @@ def print_totals(console: Console, rows: Sequence[AssetTotal]) -> None:
         if t.unvalued and t.sent:
             value = f"{value} (+{t.unvalued} not valued)" if value else "unknown"
         table.add_row(t.asset, _amount(t.sent), _amount(t.received), _amount(t.fees), value)
-    console.print(table)
+    print_table(console, table)

@@ -6,10 +6,12 @@ import csv
 import sys
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from dustsweep.core.delisting import announced, in_hours, iso_utc
-from dustsweep.render.common import _d, csv_cell, dec, jsonify, money
+from dustsweep.render.common import _d, csv_cell, dec, failed_line, jsonify, money
+from dustsweep.render.width import print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,7 +76,23 @@ def scan_document(quote: str, scans: Sequence[AccountScan]) -> dict[str, Any]:
             entry["totals"] = None
             entry["error"] = str(scan.error) if scan.error else "unknown error"
         accounts.append(entry)
-    return {"quote": quote, "accounts": accounts}
+    return {"quote": quote, "accounts": accounts, "totals": all_accounts(scans)}
+
+
+def all_accounts(scans: Sequence[AccountScan]) -> dict[str, Any] | None:
+    """Every account's totals added up (the accounts that failed add nothing)."""
+    rows = [totals_row(s.report) for s in scans if s.report is not None]
+    if not rows:
+        return None
+    summed: dict[str, Any] = {}
+    for key in rows[0]:
+        if key == "unpriced":
+            summed[key] = sum(int(r.get(key) or 0) for r in rows)
+        elif any(r.get(key) is None for r in rows):
+            summed[key] = None  # unknown for one account: unknown in total
+        else:
+            summed[key] = dec(sum((Decimal(str(r[key])) for r in rows), Decimal(0)))
+    return summed
 
 
 def write_scan_csv(scans: Sequence[AccountScan], stream: IO[str] | None = None) -> None:
@@ -118,7 +136,7 @@ def print_scan(
     for scan in scans:
         title = f"{scan.name} ({scan.exchange})"
         if scan.report is None:
-            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {scan.error}")
+            console.print(failed_line(title))
             continue
         table = Table(title=title, title_justify="left", show_lines=False)
         for column, justify in (
@@ -159,7 +177,7 @@ def print_scan(
                 item.reason,
                 *extra,
             )
-        console.print(table)
+        print_table(console, table, wrap={"Reason"})
         if hidden:
             console.print(f"  ({hidden} larger sellable balance(s) hidden; --all shows them)")
         print_totals(console, quote, scan.report)
@@ -173,10 +191,15 @@ def print_scan(
                     f"{escape(note.title)} {escape(note.url)}"
                 )
         console.print()
+    overall = all_accounts(scans)
+    if overall is not None:
+        print_totals(console, quote, overall, label="All accounts")
 
 
-def print_totals(console: Console, quote: str, report: AccountReport) -> None:
-    t = totals_row(report)
+def print_totals(
+    console: Console, quote: str, report: AccountReport | dict[str, Any], label: str = ""
+) -> None:
+    t = report if isinstance(report, dict) else totals_row(report)
     parts = [
         f"total {money(_d(t.get('total')))}",
         f"small {money(_d(t.get('small')))}",
@@ -186,7 +209,7 @@ def print_totals(console: Console, quote: str, report: AccountReport) -> None:
         f"stuck {money(_d(t.get('stuck')))}",
     ]
     unpriced = t.get("unpriced")
-    line = f"  {quote}: " + " · ".join(parts)
+    line = (f"{label}, {quote}: " if label else f"  {quote}: ") + " · ".join(parts)
     if unpriced:
         line += f" · {unpriced} unpriced"
     console.print(line)

@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, money, sum_by_asset
+from dustsweep.render.common import dec, failed_line, money, sum_by_asset
+from dustsweep.render.totals import (
+    Totals,
+    overall,
+    print_summary,
+    quote_of,
+    sell_totals,
+    totals_json,
+)
+from dustsweep.render.width import print_table
 from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
@@ -27,10 +36,11 @@ def outcome_row(outcome: Any) -> dict[str, Any]:
         "fee_asset": outcome.fee_asset,
         "residual": dec(outcome.residual),
         "error": outcome.error,
+        "followup": outcome.followup,
     }
 
 
-def planned_row(order: Any) -> dict[str, Any]:
+def planned_row(order: Any, followup: bool = False) -> dict[str, Any]:
     return {
         "asset": order.asset,
         "market": order.symbol,
@@ -43,6 +53,7 @@ def planned_row(order: Any) -> dict[str, Any]:
         "fee_asset": order.quote_asset,
         "residual": dec(order.residual),
         "error": None,
+        "followup": followup,
     }
 
 
@@ -59,6 +70,7 @@ def skipped_row(skip: Any) -> dict[str, Any]:
         "fee_asset": None,
         "residual": None,
         "error": skip.reason,
+        "followup": False,
     }
 
 
@@ -69,6 +81,7 @@ def sell_rows(sell: Any) -> list[dict[str, Any]]:
         rows = [outcome_row(o) for o in sell.result.outcomes]
     elif sell.plan is not None:
         rows = [planned_row(o) for o in sell.plan.orders]
+        rows += [planned_row(o, followup=True) for o in sell.followups]
     if sell.plan is not None:
         rows += [skipped_row(s) for s in sell.plan.skipped]
     return rows
@@ -79,7 +92,11 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
     accounts = []
     outcomes: list[Any] = []
     expected = Decimal(0)
+    quote = quote_of(sells)
+    per_account: list[Totals] = []
     for sell in sells:
+        account_totals = sell_totals(sell, quote)
+        per_account.append(account_totals)
         accounts.append(
             {
                 "name": sell.name,
@@ -87,6 +104,7 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
                 "orders": sell_rows(sell),
                 "reconciled": [outcome_row(o) for o in sell.reconciled],
                 "error": str(sell.error) if sell.error else None,
+                "totals": totals_json(account_totals),
             }
         )
         if sell.result is not None:
@@ -101,6 +119,8 @@ def sell_document(dry_run: bool, sells: Sequence[Any]) -> dict[str, Any]:
         "proceeds": sum_by_asset((o.quote_asset, o.proceeds) for o in outcomes),
         "fees": sum_by_asset((o.fee_asset, o.fee) for o in outcomes),
     }
+    added = totals_json(overall(per_account))  # additive: the keys above keep their meaning
+    totals.update({k: v for k, v in added.items() if k not in totals})
     return {"dry_run": dry_run, "accounts": accounts, "totals": totals}
 
 
@@ -110,7 +130,7 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
     for sell in sells:
         title = f"{sell.name} ({sell.exchange})"
         if sell.error is not None:
-            console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {sell.error}")
+            console.print(failed_line(title))
             continue
         for outcome in sell.reconciled:
             console.print(f"  settled from an earlier run: {outcome_line(outcome)}")
@@ -139,11 +159,27 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
                 money(order.expected_value),
                 dec(order.residual) if order.residual else "",
             )
-        console.print(table)
+        for order in sell.followups:
+            table.add_row(
+                f"{order.asset} (follow-up)",
+                order.symbol,
+                f"~{dec(order.qty)}",
+                f"~{dec(order.expected_proceeds)} {order.quote_asset}",
+                f"~{dec(order.est_fee)} {order.quote_asset}",
+                money(order.expected_value),
+                "",
+            )
+        print_table(console, table)
+        more = f" and {len(sell.followups)} follow-up sale(s)" if sell.followups else ""
         console.print(
-            f"  {len(plan.orders)} order(s), expected {money(plan.expected_value)} {quote}, "
-            f"estimated fees {money(plan.est_fee_value)} {quote}"
+            f"  {len(plan.orders)} order(s){more}, expected {money(plan.expected_value)} "
+            f"{quote}, estimated fees {money(plan.est_fee_value)} {quote}"
         )
+        for order in sell.followups:
+            console.print(
+                f"  then the {order.asset} received -> {order.quote_asset} on {order.symbol} "
+                "(sized from what the sales above receive)"
+            )
         for skip in plan.skipped:
             console.print(f"  skipped {skip.asset}: {skip.reason}")
         console.print()
@@ -161,17 +197,26 @@ def outcome_line(outcome: Any) -> str:
     return text.strip()
 
 
-def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
+def print_sell_results(console: Console, sells: Sequence[Any], summary: bool = True) -> None:
     from rich.table import Table
 
     for sell in sells:
         title = f"{sell.name} ({sell.exchange})"
         if sell.result is None:
             if sell.error is not None and sell.plan is not None:
-                console.print(f"[bold]{title}[/bold]: [red]failed[/red]: {sell.error}")
+                console.print(failed_line(title))
             continue
         table = Table(title=f"{title}: results", title_justify="left")
-        for column in ("Asset", "Market", "Status", "Sold", "Proceeds", "Fee", "Residual", "Note"):
+        for column in (
+            "Asset",
+            "Market",
+            "Status",
+            "Sold",
+            "Received (net)",
+            "Fee",
+            "Residual",
+            "Note",
+        ):
             table.add_column(column)
         for o in sell.result.outcomes:
             style = {"filled": "green", "partially_filled": "yellow"}.get(o.status, "red")
@@ -180,14 +225,18 @@ def print_sell_results(console: Console, sells: Sequence[Any]) -> None:
                 o.market,
                 f"[{style}]{o.status}[/]",
                 dec(o.filled_qty),
-                f"{dec(o.proceeds)} {o.quote_asset or ''}".strip(),
+                f"{dec(o.net_proceeds)} {o.quote_asset or ''}".strip(),
                 f"{dec(o.fee)} {o.fee_asset or ''}".strip(),
                 dec(o.residual) if o.residual else "",
                 o.error or "",
             )
-        console.print(table)
+        print_table(console, table, wrap={"Note"})
         if sell.result.banned:
             console.print(f"  [red]{sell.result.banned}[/red]")
         for note in sell.result.notes:
             console.print(f"  note: {note}")
         console.print()
+    done = [s for s in sells if s.result is not None]
+    if done and summary:
+        quote = quote_of(done)
+        print_summary(console, quote, [sell_totals(s, quote) for s in done])

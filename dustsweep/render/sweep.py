@@ -19,6 +19,14 @@ from dustsweep.render.sell import (
     print_sell_results,
     sell_rows,
 )
+from dustsweep.render.totals import (
+    Totals,
+    overall,
+    print_summary,
+    quote_of,
+    sweep_totals,
+    totals_json,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,7 +37,10 @@ def sweep_document(result: Any) -> dict[str, Any]:
     accounts = []
     orders_all: list[dict[str, Any]] = []
     conversions_all: list[dict[str, Any]] = []
+    quote = quote_of(s.sell for s in result.accounts)
+    per_account: list[Totals] = []
     for sweep in result.accounts:
+        per_account.append(sweep_totals(sweep, quote))
         orders = sell_rows(sweep.sell) if sweep.sell is not None else []
         conversions = convert_rows(sweep.convert) if sweep.convert is not None else []
         orders_all += orders
@@ -61,40 +72,40 @@ def sweep_document(result: Any) -> dict[str, Any]:
                 "cooldown": str(convert.cooldown) if convert and convert.cooldown else None,
                 "note": convert.note if convert else None,
                 "error": str(sweep.error) if sweep.error else None,
+                "totals": totals_json(per_account[-1]),
             }
         )
     executed = [o for o in orders_all if o["status"] in {"filled", "partially_filled"}]
     converted = [c for c in conversions_all if c["status"] == "converted"]
-    return {
-        "dry_run": result.dry_run,
-        "accounts": accounts,
-        "totals": {
-            "planned_orders": sum(1 for o in orders_all if o["status"] == "planned"),
-            "planned_conversions": sum(1 for c in conversions_all if c["status"] == "planned"),
-            "filled_orders": len(executed),
-            "converted": len(converted),
-            "failed": sum(1 for o in orders_all if o["status"] in {"rejected", "unknown"})
-            + sum(1 for c in conversions_all if c["status"] in {"failed", "unknown"})
-            + sum(
-                1
-                for a in accounts
-                for row in a["settled"]["orders"] + a["settled"]["conversions"]
-                if row["status"] == "unknown"
-            ),
-            "proceeds": sum_by_asset(
-                (o.quote_asset, o.proceeds)
-                for sweep in result.accounts
-                if sweep.sell is not None and sweep.sell.result is not None
-                for o in sweep.sell.result.outcomes
-                if o.executed
-            ),
-            "fees": sum_by_asset(
-                [(o["fee_asset"], Decimal(o["fee"] or 0)) for o in executed]
-                + [(c["fee_asset"], Decimal(c["fee"] or 0)) for c in converted]
-            ),
-            "received": sum_by_asset((c["target"], Decimal(c["received"] or 0)) for c in converted),
-        },
+    totals: dict[str, Any] = {
+        "planned_orders": sum(1 for o in orders_all if o["status"] == "planned"),
+        "planned_conversions": sum(1 for c in conversions_all if c["status"] == "planned"),
+        "filled_orders": len(executed),
+        "converted": len(converted),
+        "failed": sum(1 for o in orders_all if o["status"] in {"rejected", "unknown"})
+        + sum(1 for c in conversions_all if c["status"] in {"failed", "unknown"})
+        + sum(
+            1
+            for a in accounts
+            for row in a["settled"]["orders"] + a["settled"]["conversions"]
+            if row["status"] == "unknown"
+        ),
+        "proceeds": sum_by_asset(
+            (o.quote_asset, o.proceeds)
+            for sweep in result.accounts
+            if sweep.sell is not None and sweep.sell.result is not None
+            for o in sweep.sell.result.outcomes
+            if o.executed
+        ),
+        "fees": sum_by_asset(
+            [(o["fee_asset"], Decimal(o["fee"] or 0)) for o in executed]
+            + [(c["fee_asset"], Decimal(c["fee"] or 0)) for c in converted]
+        ),
+        "received": sum_by_asset((c["target"], Decimal(c["received"] or 0)) for c in converted),
     }
+    added = totals_json(overall(per_account))  # additive: the keys above keep their meaning
+    totals.update({k: v for k, v in added.items() if k not in totals})
+    return {"dry_run": result.dry_run, "accounts": accounts, "totals": totals}
 
 
 def print_sweep(console: Console, quote: str, result: Any) -> None:
@@ -108,9 +119,9 @@ def print_sweep(console: Console, quote: str, result: Any) -> None:
         for sell in sells:
             for outcome in sell.reconciled:
                 console.print(f"  settled from an earlier run: {outcome_line(outcome)}")
-        print_sell_results(console, sells)
+        print_sell_results(console, sells, summary=False)
         print_convert_plan(console, quote, [c for c in converts if c.outcome is None])
-        print_convert_results(console, converts)
+        print_convert_results(console, converts, summary=False)
     for sweep in result.accounts:
         if sweep.left:
             console.print(f"[bold]{sweep.name} ({sweep.exchange})[/bold]: left as it is")
@@ -119,5 +130,7 @@ def print_sweep(console: Console, quote: str, result: Any) -> None:
                     f"  {item['asset']} ({money(item['value'])} {quote}, {item['status']}): "
                     f"{item['reason']}"
                 )
+    totals = [sweep_totals(s, quote) for s in result.accounts]
+    print_summary(console, quote, totals, dry_run=result.dry_run)
     if result.dry_run and result.planned_actions:
         console.print("Dry run: nothing was sold or converted (--yes does it).")

@@ -20,6 +20,7 @@ from dustsweep.errors import (
     CooldownActive,
     DustsweepError,
 )
+from dustsweep.run.outcome import Status
 from dustsweep.run.pool import run_concurrently
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from dustsweep.core.models import ConversionPreview, ConvertLimit, Snapshot
     from dustsweep.exchanges.base import Credentials
     from dustsweep.services.app import AccountHandle, App
+    from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
 
 
@@ -66,6 +68,9 @@ class AccountConvert:
     previews: list[ConversionPreview] | None = None
     limits: dict[str, ConvertLimit] | None = None
     plan_assets: frozenset[str] = frozenset()
+    # After a small-balance conversion on an exchange with a cool-down: when the next one is
+    # possible (epoch ms), for the run's summary.
+    next_conversion_ms: int | None = None
 
     @property
     def actions(self) -> int:
@@ -99,6 +104,7 @@ class ConvertRun:
         self.options = options
         self.live = live
         self.run_id: int | None = None
+        self.progress: ProgressSink | None = None  # a terminal's progress display, if any
         caps = [c for c in (options.max_value, app.config.max_value_per_run) if c is not None]
         self._run_cap: Decimal | None = min(caps) if caps else None
         self._cap_lock = threading.Lock()
@@ -262,7 +268,11 @@ class ConvertRun:
         return plan
 
     def execute(self, items: Sequence[AccountConvert]) -> None:
-        run_concurrently([partial(self._execute_one, i) for i in items if i.actions])
+        busy = [i for i in items if i.actions]
+        if self.progress is not None:
+            for item in busy:
+                self.progress.plan(item.name, "conversions", item.actions)
+        run_concurrently([partial(self._execute_one, i) for i in busy])
 
     def _execute_one(self, item: AccountConvert) -> None:
         from dustsweep.convert.execute import execute_conversion
@@ -282,6 +292,10 @@ class ConvertRun:
         if offset is not None:
             self.app.offsets.save(item.handle.config.exchange, item.handle.base_url, offset)
         outcome = item.outcome
+        self._note_next_conversion(item)
+        if self.progress is not None:
+            done = sum(1 for line in outcome.lines if line.status == Status.CONVERTED)
+            self.progress.advance(item.name, "conversions", done)
         refused = outcome.cooldown_until_ms is not None or outcome.cooldown_message is not None
         if item.cooldown is None and (refused or any(line.cooldown for line in outcome.lines)):
             item.cooldown = CooldownActive(
@@ -290,6 +304,19 @@ class ConvertRun:
                 "now (its cool-down; end time unknown)",
                 until_ms=outcome.cooldown_until_ms,
             )
+
+    def _note_next_conversion(self, item: AccountConvert) -> None:
+
+        from dustsweep.convert.caps import has_conversion_cooldown
+
+        assert item.handle is not None and item.outcome is not None
+        native = any(
+            line.status == Status.CONVERTED and line.route == "native"
+            for line in item.outcome.lines
+        )
+        if native and has_conversion_cooldown(item.handle.exchange):
+            cooldown_ms = self.app.config.cooldown_seconds * 1000
+            item.next_conversion_ms = int(time.time() * 1000) + cooldown_ms
 
     def close(self, items: Sequence[AccountConvert]) -> None:
         for item in items:

@@ -58,3 +58,11 @@ def recorded_run(
     run.run_id = ledger.begin_run(command, dry_run=False)
     yield
     ledger.end_run(run.run_id, run_outcome(exit_code()))
+
+
+class ProgressSink(Protocol):
+    """Where a run reports progress (render.progress at a terminal; None elsewhere)."""
+
+    def plan(self, account: str, kind: str, total: int) -> None: ...
+
+    def advance(self, account: str, kind: str, done: int = 1) -> None: ...

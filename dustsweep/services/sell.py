@@ -12,7 +12,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dustsweep.errors import DustsweepError
 from dustsweep.run.outcome import Status
@@ -21,6 +21,7 @@ from dustsweep.sell.notional import JudgesNotional, NotionalCheck
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from concurrent.futures import Future
 
     from dustsweep.config.schema import AccountConfig
     from dustsweep.core.classify import AccountReport
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from dustsweep.exchanges.base import Credentials
     from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
     from dustsweep.services.app import AccountHandle, App
+    from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
 
 
@@ -57,10 +59,14 @@ class AccountSell:
     result: SellResult | None = None
     error: DustsweepError | None = None
     vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None  # for follow-up orders
+    # The follow-up sales the plan is expected to lead to (what its orders receive in other
+    # quotes, sold on into the quote): shown and counted with the plan, sized at run time.
+    followups: tuple[PlannedOrder, ...] = ()
 
     @property
     def actions(self) -> int:
-        return len(self.plan.orders) if self.plan else 0
+        """Orders the run is expected to place: the plan's, then the follow-up sales."""
+        return len(self.plan.orders) + len(self.followups) if self.plan else 0
 
 
 class SellRun:
@@ -72,13 +78,32 @@ class SellRun:
         self.options = options
         self.live = live  # may trade: settle pending records and place orders
         self.run_id: int | None = None
+        self.progress: ProgressSink | None = None  # a terminal's progress display, if any
 
     def prepare(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> list[AccountSell]:
         """Open every account, settle what an earlier run left pending, snapshot, plan."""
         sells = run_concurrently([partial(self._prepare_one, a, c) for a, c in resolved])
         self._plan_all(sells)
         run_concurrently([partial(self._check_notional, s) for s in sells if s.actions])
+        for sell in sells:
+            self._expect_followups(sell)
         return sells
+
+    def _expect_followups(self, sell: AccountSell) -> None:
+        from dustsweep.core.plan import expected_followups
+
+        if sell.plan is None or sell.snapshot is None or sell.error is not None:
+            return
+        if not self.options.followup or self.options.to_asset is not None:
+            return
+        sell.followups = tuple(
+            expected_followups(
+                sell.plan,
+                sell.snapshot,
+                self.app.config.policy(),
+                never_sell=self.options.never_sell | self._never_sell(sell),
+            )
+        )
 
     def _check_notional(self, sell: AccountSell) -> None:
         """Re-check orders near a minimum order value at the price the exchange will judge them
@@ -175,9 +200,17 @@ class SellRun:
         assert self.live, "only a live run places orders"
         busy = [s for s in sells if s.plan is not None and s.actions and s.error is None]
         sales = [AccountSale(s.plan, self._context(s)) for s in busy if s.plan is not None]
+        progress = self.progress
+        if progress is not None:
+            for sell in busy:
+                progress.plan(sell.name, "orders", sell.actions)
         with closing(sale_waves(sales)) as waves:
             for wave in waves:
-                for future in [pool.submit(job.run) for pool, job in wave]:
+                futures = [pool.submit(job.run) for pool, job in wave]
+                if progress is not None:
+                    for (_pool, job), future in zip(wave, futures, strict=True):
+                        future.add_done_callback(_ticker(progress, job.ctx.account))
+                for future in futures:
                     future.result()  # the outcome lands on the job; this thread only waits
         for sell, sale in zip(busy, sales, strict=True):
             if sale.error is not None:
@@ -215,3 +248,13 @@ class SellRun:
         for sell in sells:
             if sell.handle is not None:
                 sell.handle.close()
+
+
+def _ticker(progress: ProgressSink, account: str) -> Callable[[Future[Any]], None]:
+    """A done-callback: one more order of ``account`` finished (runs in the worker thread,
+    after the order's job, so it is never on the order's path to the exchange)."""
+
+    def tick(_future: Future[Any]) -> None:
+        progress.advance(account, "orders")
+
+    return tick

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dustsweep.core.classify import AccountReport
     from dustsweep.exchanges.base import Credentials
     from dustsweep.services.app import App
+    from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
 
 
@@ -156,14 +157,18 @@ class Sweep:
     """Runs both halves for every account. ``live`` False is a dry run: the ledger is then
     only read (the cool-down looks at past conversions)."""
 
-    def __init__(self, app: App, ledger: Ledger, *, live: bool) -> None:
+    def __init__(
+        self, app: App, ledger: Ledger, *, live: bool, progress: ProgressSink | None = None
+    ) -> None:
         self.app = app
         self.ledger = ledger
         self.live = live
+        self.progress = progress  # a terminal's progress display, if any
 
     def run(self, resolved: Sequence[tuple[AccountConfig, Credentials]]) -> SweepResult:
         config = self.app.config
         sells = _SweepSellRun(self.app, self.ledger, SellOptions(), live=self.live)
+        sells.progress = self.progress
         sell_items = sells.prepare(resolved)
         warnings = delisting.sweep_warnings(
             self.app, [(s.name, s.snapshot, s.report) for s in sell_items]
@@ -180,6 +185,7 @@ class Sweep:
             self.app, self.ledger, live=self.live, cap=cap, sold=sold, urgent=urgent
         )
         converts.run_id = sells.run_id
+        converts.progress = self.progress
         handles = {s.name: s.handle for s in sell_items if s.handle is not None}
         accounts_ok = [(a, c) for a, c in resolved if not self._failed(a.name, sell_items)]
         convert_items = converts.prepare(accounts_ok, handles)
@@ -275,6 +281,8 @@ def nothing_to_report(result: SweepResult) -> bool:
 
 def log_summary(result: SweepResult) -> None:
     """One log line per action, for the log file (the screen gets the tables)."""
+    from dustsweep.logs import FILE_ONLY
+
     log = logging.getLogger("dustsweep.sweep")
     for account in result.accounts:
         if account.sell is not None and account.sell.result is not None:
@@ -300,4 +308,4 @@ def log_summary(result: SweepResult) -> None:
                     line.error or "",
                 )
         if account.error is not None:
-            log.error("%s: %s", account.name, account.error)
+            log.error("%s: %s", account.name, account.error, extra=FILE_ONLY)  # cli: stderr

@@ -140,12 +140,12 @@ class Record:
             "account": self.account,
             "kind": self.kind,
             "asset": self.asset,
-            "qty": _text(self.qty),
+            "qty": _plain(self.qty),
             "received_asset": self.received_asset,
-            "received_qty": _text(self.received_qty),
-            "fee": _text(self.fee),
+            "received_qty": _plain(self.received_qty),
+            "fee": _plain(self.fee),
             "fee_asset": self.fee_asset,
-            "price": _text(self.price),
+            "price": _plain(self.price),
             "market": self.market,
             "order_id": self.order_id,
             "client_id": self.client_id,
@@ -156,6 +156,17 @@ class Record:
 
 
 RECORD_COLUMNS = tuple(f.name for f in fields(Record))
+
+
+def _plain(value: Decimal | None) -> str | None:
+    """As ``dec`` in render: no exponent, no trailing zeros, so a Binance "0.04100000" and a
+    Bybit "0.041" read the same in ``history --json``."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def _text(value: Decimal | None) -> str | None:

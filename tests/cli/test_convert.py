@@ -39,7 +39,7 @@ ROW_KEYS = {"asset", "route", "amount", "status", "target", "received", "fee", "
             "fee_rate", "value", "received_value", "fee_value", "runner_up", "runner_up_net",
             "client_id", "transfer_id", "error"}  # fmt: skip
 ACCOUNT_KEYS = {"name", "exchange", "target", "conversions", "left", "settled",
-                "cooldown_until", "cooldown", "note", "error"}  # fmt: skip
+                "cooldown_until", "cooldown", "note", "error", "totals"}  # fmt: skip
 ACCOUNT = {"binance": "main", "bybit": "uta"}  # config account names (accounts_for)
 
 
@@ -164,7 +164,14 @@ def test_binance_to_bnb_converts_only_listed_assets_never_quote_target_or_keep(
     )
     assert code == 0 and plan["dry_run"] is True
     assert set(plan) == {"dry_run", "accounts", "totals"}
-    assert set(plan["totals"]) == {"conversions", "received", "fees"}
+    assert set(plan["totals"]) == {"conversions", "received", "fees"} | {
+        "net_received",
+        "net_received_value",
+        "fee_value",
+        "unpriced",
+        "left",
+        "next_conversion",
+    }
     assert set(plan["accounts"][0]) == ACCOUNT_KEYS
     planned = rows_of(plan)
     assert all(set(row) == ROW_KEYS for row in planned.values())

@@ -75,6 +75,7 @@ def test_dry_run_json_lists_planned_orders(cli: Any, sim: Any, config: Path) -> 
             "fee_asset",
             "residual",
             "error",
+            "followup",
         }
     assert order_posts(sim) == 0
 
@@ -87,7 +88,10 @@ def test_yes_sells_exactly_the_planned_quantities_and_records_them(
         (a["name"], o["asset"]): Decimal(o["qty"])
         for a in plan["accounts"]
         for o in a["orders"]
-        if o["status"] == "planned"
+        if o["status"] == "planned" and not o["followup"]
+    }
+    followups = {
+        (a["name"], o["asset"]) for a in plan["accounts"] for o in a["orders"] if o["followup"]
     }
     before = {k: free(sim, "binance" if k[0] == "main" else "bybit", k[1]) for k in planned}
     result = cli("--config", str(config), "sell", "--yes", "--json")
@@ -101,6 +105,10 @@ def test_yes_sells_exactly_the_planned_quantities_and_records_them(
         assert Decimal(done[key]["filled_qty"]) == qty
         assert free(sim, exchange, key[1]) == before[key] - qty
         assert done[key]["client_order_id"]
+    placed = {
+        (a["name"], o["asset"]) for a in doc["accounts"] for o in a["orders"] if o["followup"]
+    }
+    assert placed == followups  # the plan named every follow-up sale the run placed
     # Never sold: the quote asset, the keep list, locked amounts.
     assert free(sim, "binance", "BNB") == Decimal("0.00835")
     assert wallet(sim, "binance").get("SOL")[1] == Decimal("0.05")
@@ -155,8 +163,10 @@ def test_at_a_terminal_it_asks_first(
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     result = cli("--config", str(config), "sell", "--account", "main")
     assert result.code == 0
-    assert "Place 3 market order(s)?" in result.err  # the question never mixes with the output
-    assert (order_posts(sim) > 0) is sold
+    # The question never mixes with the output, and counts the follow-up sale it will place
+    # (3 sales, then the ETH received -> USDT).
+    assert "Place 4 market order(s)?" in result.err
+    assert order_posts(sim) == (4 if sold else 0)
     assert (free(sim, "binance", "ADA") < Decimal("12.3456")) is sold
 
 

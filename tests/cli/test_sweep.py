@@ -40,10 +40,13 @@ NAMES = {"main": "binance", "uta": "bybit"}
 QUOTE_OR_TARGET = {"binance": {"USDT", "BNB"}, "bybit": {"USDT"}}
 
 SUMMARY_KEYS = {"dry_run", "accounts", "totals"}
+# issue 11 (render.totals): the summary's figures, per account and overall
+ADDED_TOTALS = {"net_received", "net_received_value", "fees", "fee_value", "unpriced", "left",
+                "next_conversion"}  # fmt: skip
 ACCOUNT_KEYS = {"name", "exchange", "convert_to", "orders", "conversions", "left", "settled",
-                "cooldown_until", "cooldown", "note", "error"}  # fmt: skip
+                "cooldown_until", "cooldown", "note", "error", "totals"}  # fmt: skip
 TOTAL_KEYS = {"planned_orders", "planned_conversions", "filled_orders", "converted", "failed",
-              "proceeds", "fees", "received"}  # fmt: skip
+              "proceeds", "fees", "received"} | ADDED_TOTALS  # fmt: skip
 
 
 def sweep_accounts(sim: Any, **overrides: Any) -> list[dict[str, Any]]:
@@ -127,6 +130,7 @@ def test_sweep_sells_then_converts_and_never_sells_the_convert_to_asset(
     assert [a["name"] for a in doc["accounts"]] == ["main", "uta"]
     for account in doc["accounts"]:
         assert set(account) == ACCOUNT_KEYS
+        assert set(account["totals"]) == ADDED_TOTALS
         assert account["error"] is None and account["cooldown"] is None
         exchange = account["exchange"]
         orders = [o for o in account["orders"] if o["status"] == "filled"]
@@ -243,7 +247,7 @@ def test_sweep_dry_run_plan_never_uses_more_than_the_balance(
         exchange = account["exchange"]
         used: dict[str, Decimal] = {}
         for o in account["orders"]:
-            if o["status"] == "planned":
+            if o["status"] == "planned" and not o["followup"]:
                 used[o["asset"]] = used.get(o["asset"], D(0)) + D(o["qty"])
         for c in account["conversions"]:
             used[c["asset"]] = used.get(c["asset"], D(0)) + D(c["amount"])

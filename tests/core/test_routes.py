@@ -6,7 +6,7 @@ sell route sees exactly the sizes and blocking reasons the sell command would.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
@@ -159,7 +159,11 @@ def test_fee_free_convert_quote_beats_the_native_fee_above_the_minimum() -> None
     convert = convert_option("APT", D("2.5"), "BNB", rate, limit, valuer())
     choice = choose_route("APT", [native("APT", "2.5", "0.0333333"), convert], "USDT")
     assert choice.route is Route.CONVERT and choice.runner_up is Route.NATIVE
-    assert choice.net is not None and choice.net == D("2.5") * rate * 600
+    # The estimate is floored to 8 decimals: never the 28 digits of a price ratio (issue 11).
+    received = convert.received
+    assert received == (D("2.5") * rate).quantize(D("0.00000001"), rounding=ROUND_DOWN)
+    assert received is not None and received.as_tuple().exponent == -8
+    assert choice.net is not None and choice.net == received * 600
     assert convert.fee == 0 and convert.estimated
 
 
