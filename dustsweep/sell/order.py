@@ -30,13 +30,13 @@ from dustsweep.errors import (
     ServerError,
 )
 from dustsweep.run.outcome import Status
+from dustsweep.sell.outcomes import crashed_outcome, filled_outcome, unfilled_outcome
 from dustsweep.sell.reconcile import (
     DEFAULT_RATE_WAIT_S,
     OrderLookup,
-    final_error,
-    outcome_status,
     record_final,
 )
+from dustsweep.sell.refusal import react
 from dustsweep.sell.shared import Baseline
 from dustsweep.sell.steps import (
     Attempt,
@@ -139,19 +139,7 @@ class OrderJob:
             logger.warning("%s: %s", self.ctx.account, exc)
         else:
             logger.exception("order for %s failed unexpectedly", order.asset)
-        return OrderOutcome(
-            asset=order.asset,
-            market=attempt.order.symbol if attempt else order.symbol,
-            qty=attempt.order.qty if attempt else order.qty,
-            status=Status.UNKNOWN if attempt else Status.SKIPPED,
-            client_order_id=attempt.client_id if attempt else None,
-            residual=order.residual + order.qty,
-            error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")
-            + ("; its ledger record stays pending for the next run" if attempt else ""),
-            quote_asset=order.quote_asset,
-            followup=self.followup,
-            record_id=attempt.record_id if attempt else None,
-        )
+        return crashed_outcome(order, attempt, exc, followup=self.followup)
 
     def _next(
         self, current: PlannedOrder | OrderOutcome | str, tries: Tries
@@ -161,13 +149,13 @@ class OrderJob:
         if isinstance(current, OrderOutcome):
             return current
         if isinstance(current, str):
-            return self._outcome(self.latest, Status.SKIPPED, current, self.attempt)
+            return self.unfilled(self.latest, Status.SKIPPED, current, self.attempt)
         self.latest = current
         stopped = self.state.stopped
         if stopped is not None:
-            return self._outcome(current, Status.SKIPPED, stopped, self.attempt)
+            return self.unfilled(current, Status.SKIPPED, stopped, self.attempt)
         if tries.sends >= MAX_SENDS:
-            return self._outcome(current, Status.SKIPPED, "gave up after too many attempts")
+            return self.unfilled(current, Status.SKIPPED, "gave up after too many attempts")
         tries.sends += 1
         attempt = self._open(current)
         # The sold asset and the quote are marked "in flight" in the balance book until the
@@ -204,7 +192,7 @@ class OrderJob:
         markets = self.state.markets
         if markets.get(order.symbol) == self.ctx.snapshot.markets.get(order.symbol):
             return order
-        return self._replan(order, markets=markets)
+        return self.replan(order, markets=markets)
 
     def _open(self, order: PlannedOrder) -> Attempt:
         """Choose the client id and write the pending record, before anything is sent."""
@@ -232,23 +220,23 @@ class OrderJob:
         ledger = self.ctx.ledger
         if isinstance(sent, Placed):
             record_final(ledger, attempt.record_id, sent.result)
-            return self._filled(attempt, sent.result)
+            return filled_outcome(attempt, sent.result, followup=self.followup)
         if isinstance(sent, Unknown):
             order_id = sent.result.order_id if sent.result else None
             ledger.update(attempt.record_id, order_id=order_id, error=sent.reason)  # stays pending
-            return self._outcome(attempt.order, Status.UNKNOWN, sent.reason, attempt, sent.result)
+            return self.unfilled(attempt.order, Status.UNKNOWN, sent.reason, attempt, sent.result)
         if isinstance(sent, NotSent):
             ledger.update(attempt.record_id, status=RecordStatus.FAILED, error=sent.reason)
-            return self._outcome(attempt.order, Status.SKIPPED, sent.reason, attempt)
+            return self.unfilled(attempt.order, Status.SKIPPED, sent.reason, attempt)
         if isinstance(sent, NeverPlaced):
             ledger.update(attempt.record_id, status=RecordStatus.FAILED, error=sent.reason)
             if tries.resent:
-                return self._outcome(attempt.order, Status.SKIPPED, sent.reason, attempt)
+                return self.unfilled(attempt.order, Status.SKIPPED, sent.reason, attempt)
             tries.resent = True
             logger.info("%s never reached the exchange; sending it once more", attempt.client_id)
             return attempt.order
         ledger.update(attempt.record_id, status=RecordStatus.REJECTED, error=str(sent.error))
-        return self._react(attempt, sent, tries)
+        return react(self, attempt, sent, tries)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -352,37 +340,9 @@ class OrderJob:
     def _window(self) -> float:
         return max(self.ctx.reconcile_window_s, 0.0)
 
-    # -- reacting to a refusal -----------------------------------------------------------
+    # -- re-planning (a refusal's reactions: sell.refusal) -----------------------------
 
-    def _react(
-        self, attempt: Attempt, refused: Refused, tries: Tries
-    ) -> PlannedOrder | OrderOutcome | str:
-        order = attempt.order
-        reason = str(refused.error)
-        if refused.kind == "filter":
-            if tries.filter_retry:
-                return f"still rejected after refreshing the market rules: {reason}"
-            tries.filter_retry = True
-            rules = self.state.fresh_rules()
-            if isinstance(rules, str):
-                return f"{reason}; {rules}"
-            return self._explain(self._replan(order, markets=rules, tries=tries), reason)
-        if refused.kind == "halted":
-            tries.excluded.add(order.symbol)
-            return self._explain(self._replan(order, tries=tries), reason)
-        if refused.kind == "insufficient":
-            if tries.insufficient_retry:
-                return f"still not enough free {order.asset}: {reason}"
-            tries.insufficient_retry = True
-            try:
-                balances = self.state.read_balances()
-            except ExchangeError as err:
-                return f"{reason}; balances could not be read again: {err}"
-            free = next((b.free for b in balances if b.asset == order.asset), ZERO)
-            return self._explain(self._replan(order, free=free, tries=tries), reason)
-        return self._outcome(order, Status.REJECTED, reason, attempt)
-
-    def _replan(
+    def replan(
         self,
         order: PlannedOrder,
         *,
@@ -390,6 +350,8 @@ class OrderJob:
         free: Decimal | None = None,
         tries: Tries | None = None,
     ) -> PlannedOrder | str:
+        """The order planned again from this run's view of the account (after a refusal, or
+        rules another order refreshed), or why the asset cannot be sold now."""
         return replan_asset(
             order,
             self.state.snapshot(),
@@ -400,35 +362,9 @@ class OrderJob:
             quotes=self.quotes,
         )
 
-    @staticmethod
-    def _explain(replanned: PlannedOrder | str, rejection: str) -> PlannedOrder | str:
-        if isinstance(replanned, str):
-            return f"{replanned} (after: {rejection})"
-        return replanned
+    # -- outcomes (sell.outcomes) ----------------------------------------------------------
 
-    # -- outcomes ------------------------------------------------------------------------
-
-    def _filled(self, attempt: Attempt, result: OrderResult) -> OrderOutcome:
-        order = attempt.order
-        return OrderOutcome(
-            asset=order.asset,
-            market=result.symbol,
-            qty=order.qty,
-            status=outcome_status(result),
-            client_order_id=attempt.client_id,
-            filled_qty=result.filled_qty,
-            proceeds=result.quote_qty,
-            fee=result.fee,
-            fee_asset=result.fee_asset,
-            residual=order.residual + (order.qty - result.filled_qty),
-            error=final_error(result),
-            quote_asset=order.quote_asset,
-            order_id=result.order_id,
-            followup=self.followup,
-            record_id=attempt.record_id,
-        )
-
-    def _outcome(
+    def unfilled(
         self,
         order: PlannedOrder,
         status: Status,
@@ -436,16 +372,5 @@ class OrderJob:
         attempt: Attempt | None = None,
         result: OrderResult | None = None,
     ) -> OrderOutcome:
-        return OrderOutcome(
-            asset=order.asset,
-            market=order.symbol,
-            qty=order.qty,
-            status=status,
-            client_order_id=attempt.client_id if attempt else None,
-            residual=order.residual + order.qty,
-            error=error,
-            quote_asset=order.quote_asset,
-            order_id=result.order_id if result else None,
-            followup=self.followup,
-            record_id=attempt.record_id if attempt else None,
-        )
+        """The outcome of an order that did not fill for sure (skipped, rejected, unknown)."""
+        return unfilled_outcome(order, status, error, attempt, result, followup=self.followup)
