@@ -21,7 +21,6 @@ from dustsweep.convert.caps import (
     rfq_status_by_quote,
 )
 from dustsweep.convert.evidence import QUOTE_MARGIN_MS, Finder
-from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO
 from dustsweep.core.routes import Route
 from dustsweep.errors import (
@@ -33,13 +32,14 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.storage.records import RecordStatus
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
     from dustsweep.convert.plan import PlannedConversion
+    from dustsweep.convert.types import ConversionContext
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ MAX_QUOTES = 2  # the first quote and one more after it expired
 
 def run_converts(
     ctx: ConversionContext, target: str, items: list[PlannedConversion]
-) -> tuple[list[ConversionLineOutcome], list[tuple[PlannedConversion, str]]]:
+) -> tuple[list[ActionOutcome], list[tuple[PlannedConversion, str]]]:
     """Convert ``items`` one by one. Returns their outcomes, and apart the items for which no
     quote could be had at all (nothing was sent) with the reason, so the caller can fall back
     to their runner-up route (e.g. a key without Convert access: the pair list is public)."""
@@ -58,7 +58,7 @@ def run_converts(
     if exchange is None:
         error = f"{ctx.exchange_name} offers no Convert quotes through dustsweep"
         return [], [(item, error) for item in items]
-    lines: list[ConversionLineOutcome] = []
+    lines: list[ActionOutcome] = []
     unquoted: list[tuple[PlannedConversion, str]] = []
     for item in items:
         job = RfqJob(ctx, exchange, target, item)
@@ -81,19 +81,19 @@ def _line(
     quote_id: str | None = None,
     order_id: str | None = None,
     record_id: int | None = None,
-) -> ConversionLineOutcome:
-    return ConversionLineOutcome(
+) -> ActionOutcome:
+    return ActionOutcome(
         asset=asset,
         route=Route.CONVERT,
         amount=amount,
         status=status,
-        target=target,
+        received_asset=target,
         received=received,
         fee=ZERO,
         fee_asset=target,
         error=error,
         client_id=quote_id,
-        transfer_id=order_id,
+        exchange_id=order_id,
         record_id=record_id,
     )
 
@@ -110,7 +110,7 @@ class RfqJob:
         self.item = item
         self.quotes = 0  # quotes obtained: 0 means nothing was ever sent
 
-    def run(self) -> ConversionLineOutcome:
+    def run(self) -> ActionOutcome:
         last_error = "no quote"
         for _ in range(MAX_QUOTES):
             try:
@@ -181,7 +181,7 @@ class RfqJob:
 
     def _await(
         self, quote: ConvertQuoteLike, record_id: int, order: ConvertOrderLike
-    ) -> ConversionLineOutcome:
+    ) -> ActionOutcome:
         """Poll orderStatus until SUCCESS or FAIL; not final in time: unknown (pending)."""
         latest = order
         for delay in self.ctx.convert_poll_s:
@@ -206,7 +206,7 @@ class RfqJob:
 
     def _settle_lost_accept(
         self, quote: ConvertQuoteLike, record_id: int, err: ExchangeError
-    ) -> ConversionLineOutcome:
+    ) -> ActionOutcome:
         """The accept's answer was lost: wait until the quote can no longer be accepted, then
         the balance says whether it was."""
         wait_ms = quote.valid_until_ms + QUOTE_MARGIN_MS - self.ctx.server_now_ms()
@@ -235,7 +235,7 @@ class RfqJob:
             err,
         )
 
-    def _failed(self, quote: ConvertQuoteLike, record_id: int, error: str) -> ConversionLineOutcome:
+    def _failed(self, quote: ConvertQuoteLike, record_id: int, error: str) -> ActionOutcome:
         return _line(
             self.item.asset,
             quote.from_amount,
@@ -257,7 +257,7 @@ def settle_order(
     quote_id: str | None,
     from_amount: Decimal,
     to_amount: Decimal | None,
-) -> ConversionLineOutcome:
+) -> ActionOutcome:
     """Record a Convert order's state: SUCCESS converted (no fee beyond the quoted rate), FAIL
     failed, anything else stays pending for the next run. The quote's amounts stand in for
     amounts the order answer leaves out (a quote is firm)."""
@@ -311,7 +311,7 @@ def settle_by_balance(
     record_id: int,
     amount: Decimal,
     err: ExchangeError | None,
-) -> ConversionLineOutcome:
+) -> ActionOutcome:
     """After the quote's validity: a free balance below the quoted amount means it was
     accepted (amounts received unknown without the order); otherwise it never was."""
     try:

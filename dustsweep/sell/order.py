@@ -29,7 +29,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.sell.outcomes import crashed_outcome, filled_outcome, unfilled_outcome
 from dustsweep.sell.reconcile import (
     DEFAULT_RATE_WAIT_S,
@@ -49,7 +49,6 @@ from dustsweep.sell.steps import (
     Tries,
     Unknown,
 )
-from dustsweep.sell.types import OrderOutcome
 from dustsweep.storage.records import LedgerError, RecordStatus
 
 if TYPE_CHECKING:
@@ -84,7 +83,7 @@ class OrderJob:
         self.latest = order  # the latest version of the order (re-plans change it)
         self.baseline = Baseline(ZERO, clean=True, moves=0)  # of the current send
         self.retries = Retries()  # of the current send
-        self.outcome: OrderOutcome | None = None  # once run
+        self.outcome: ActionOutcome | None = None  # once run
         self.lookup = OrderLookup(
             self.ctx.exchange,
             self.ctx.sleep,
@@ -95,7 +94,7 @@ class OrderJob:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self) -> OrderOutcome:
+    def run(self) -> ActionOutcome:
         """Send until there is an outcome; it is returned and kept on ``self.outcome``.
 
         This loop is the only place the job calls the exchange: every decision before a send
@@ -130,7 +129,7 @@ class OrderJob:
         self.outcome = step
         return step
 
-    def _crashed(self, exc: Exception) -> OrderOutcome:
+    def _crashed(self, exc: Exception) -> ActionOutcome:
         order, attempt = self.order, self.attempt
         if isinstance(exc, LedgerError):
             # The history cannot record: no further order may go out (each is recorded
@@ -142,11 +141,11 @@ class OrderJob:
         return crashed_outcome(order, attempt, exc, followup=self.followup)
 
     def _next(
-        self, current: PlannedOrder | OrderOutcome | str, tries: Tries
-    ) -> Attempt | OrderOutcome:
+        self, current: PlannedOrder | ActionOutcome | str, tries: Tries
+    ) -> Attempt | ActionOutcome:
         """The next attempt to send (its record written, its assets marked in flight), or the
         job's outcome."""
-        if isinstance(current, OrderOutcome):
+        if isinstance(current, ActionOutcome):
             return current
         if isinstance(current, str):
             return self.unfilled(self.latest, Status.SKIPPED, current, self.attempt)
@@ -179,7 +178,7 @@ class OrderJob:
 
     def _sent(
         self, attempt: Attempt, sent: Sent, tries: Tries
-    ) -> PlannedOrder | OrderOutcome | str:
+    ) -> PlannedOrder | ActionOutcome | str:
         """The send is settled: release its assets in the balance book (unless its outcome is
         unknown) and record what it came to."""
         if not isinstance(sent, Unknown):
@@ -215,7 +214,7 @@ class OrderJob:
 
     def _handle(
         self, attempt: Attempt, sent: Sent, tries: Tries
-    ) -> PlannedOrder | OrderOutcome | str:
+    ) -> PlannedOrder | ActionOutcome | str:
         """Record what the send came to; the next order to send, or the outcome."""
         ledger = self.ctx.ledger
         if isinstance(sent, Placed):
@@ -371,6 +370,6 @@ class OrderJob:
         error: str,
         attempt: Attempt | None = None,
         result: OrderResult | None = None,
-    ) -> OrderOutcome:
+    ) -> ActionOutcome:
         """The outcome of an order that did not fill for sure (skipped, rejected, unknown)."""
         return unfilled_outcome(order, status, error, attempt, result, followup=self.followup)

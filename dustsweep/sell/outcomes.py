@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dustsweep.run.outcome import Status
+from dustsweep.core.routes import Route
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.sell.reconcile import final_error, outcome_status
-from dustsweep.sell.types import OrderOutcome
 from dustsweep.storage.records import LedgerError
 
 if TYPE_CHECKING:
@@ -19,23 +19,24 @@ if TYPE_CHECKING:
     from dustsweep.sell.steps import Attempt
 
 
-def filled_outcome(attempt: Attempt, result: OrderResult, *, followup: bool) -> OrderOutcome:
+def filled_outcome(attempt: Attempt, result: OrderResult, *, followup: bool) -> ActionOutcome:
     """The exchange gave a final answer: what it filled, received and charged."""
     order = attempt.order
-    return OrderOutcome(
+    return ActionOutcome(
+        route=Route.SELL,
         asset=order.asset,
         market=result.symbol,
-        qty=order.qty,
+        amount=order.qty,
         status=outcome_status(result),
-        client_order_id=attempt.client_id,
+        client_id=attempt.client_id,
         filled_qty=result.filled_qty,
         proceeds=result.quote_qty,
         fee=result.fee,
         fee_asset=result.fee_asset,
         residual=order.residual + (order.qty - result.filled_qty),
         error=final_error(result),
-        quote_asset=order.quote_asset,
-        order_id=result.order_id,
+        received_asset=order.quote_asset,
+        exchange_id=result.order_id,
         followup=followup,
         record_id=attempt.record_id,
     )
@@ -49,18 +50,19 @@ def unfilled_outcome(
     result: OrderResult | None = None,
     *,
     followup: bool,
-) -> OrderOutcome:
+) -> ActionOutcome:
     """Nothing filled for sure (skipped, rejected, or unknown): the whole quantity stays."""
-    return OrderOutcome(
+    return ActionOutcome(
+        route=Route.SELL,
         asset=order.asset,
         market=order.symbol,
-        qty=order.qty,
+        amount=order.qty,
         status=status,
-        client_order_id=attempt.client_id if attempt else None,
+        client_id=attempt.client_id if attempt else None,
         residual=order.residual + order.qty,
         error=error,
-        quote_asset=order.quote_asset,
-        order_id=result.order_id if result else None,
+        received_asset=order.quote_asset,
+        exchange_id=result.order_id if result else None,
         followup=followup,
         record_id=attempt.record_id if attempt else None,
     )
@@ -68,19 +70,20 @@ def unfilled_outcome(
 
 def crashed_outcome(
     order: PlannedOrder, attempt: Attempt | None, exc: Exception, *, followup: bool
-) -> OrderOutcome:
+) -> ActionOutcome:
     """A bug (or a history that cannot record) ended the job: unknown once a send was opened,
     since it may have gone out; its record stays pending for the next run."""
-    return OrderOutcome(
+    return ActionOutcome(
+        route=Route.SELL,
         asset=order.asset,
         market=attempt.order.symbol if attempt else order.symbol,
-        qty=attempt.order.qty if attempt else order.qty,
+        amount=attempt.order.qty if attempt else order.qty,
         status=Status.UNKNOWN if attempt else Status.SKIPPED,
-        client_order_id=attempt.client_id if attempt else None,
+        client_id=attempt.client_id if attempt else None,
         residual=order.residual + order.qty,
         error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")
         + ("; its ledger record stays pending for the next run" if attempt else ""),
-        quote_asset=order.quote_asset,
+        received_asset=order.quote_asset,
         followup=followup,
         record_id=attempt.record_id if attempt else None,
     )

@@ -15,14 +15,14 @@ from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:
     from dustsweep.core.plan import PlannedOrder
+    from dustsweep.run.outcome import ActionOutcome
     from dustsweep.sell.order import OrderJob
     from dustsweep.sell.steps import Attempt, Refused, Tries
-    from dustsweep.sell.types import OrderOutcome
 
 
 def react(
     job: OrderJob, attempt: Attempt, refused: Refused, tries: Tries
-) -> PlannedOrder | OrderOutcome | str:
+) -> PlannedOrder | ActionOutcome | str:
     """The next version of the order to send, its outcome, or why the asset is skipped."""
     order = attempt.order
     reason = str(refused.error)
