@@ -16,8 +16,9 @@ def demo(show_all: bool, as_json: bool) -> int:
     from dustsweep.render.scan import print_scan, scan_document
     from dustsweep.render.sweep import print_sweep, sweep_document
     from dustsweep.services.demo import run_demo
+    from dustsweep.services.sweep import sweep_all
 
-    demo = run_demo()
+    demo = run_demo(sweep_all)
     if as_json:
         document = scan_document(demo.quote, demo.scans)
         document["sweep"] = sweep_document(demo.sweep)

@@ -31,7 +31,7 @@ from dustsweep.convert.evidence import (
     proof_from_records,
     record_facts,
 )
-from dustsweep.convert.rfq import settle_by_balance, settle_order
+from dustsweep.convert.rfq_settle import settle_by_balance, settle_order
 from dustsweep.core.models import ZERO
 from dustsweep.core.routes import Route
 from dustsweep.errors import ExchangeError

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dustsweep.core.routes import Route
 from dustsweep.run.outcome import ActionOutcome, Status
-from dustsweep.sell.reconcile import final_error, outcome_status
+from dustsweep.sell.steps import final_error, outcome_status
 from dustsweep.storage.records import LedgerError
 
 if TYPE_CHECKING:

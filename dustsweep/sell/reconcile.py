@@ -30,6 +30,7 @@ from dustsweep.errors import (
 from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.run.retry import backoff
 from dustsweep.sell.shared import ban_message
+from dustsweep.sell.steps import final_error, outcome_status
 from dustsweep.storage.records import Record, RecordStatus
 
 if TYPE_CHECKING:
@@ -158,23 +159,6 @@ def record_final(ledger: Ledger, record_id: int, result: OrderResult) -> None:
     else:
         changes["error"] = final_error(result)
     ledger.update(record_id, **changes)
-
-
-def outcome_status(result: OrderResult) -> Status:
-    """An exchange order status as an outcome status (cancelled with nothing done: rejected)."""
-    if result.status == "filled":
-        return Status.FILLED
-    if result.status == "partially_filled" or result.filled_qty > 0:
-        return Status.PARTIALLY_FILLED
-    return Status.REJECTED
-
-
-def final_error(result: OrderResult) -> str | None:
-    if result.status == "filled":
-        return None
-    if result.filled_qty > 0:
-        return f"only {format(result.filled_qty, 'f')} filled (not enough liquidity)"
-    return f"{result.status} by the exchange with nothing executed"
 
 
 # --------------------------------------------------------------------------- pending records

@@ -299,3 +299,11 @@ def log_summary(result: SweepResult) -> None:
                 )
         if account.error is not None:
             log.error("%s: %s", account.name, account.error)
+
+
+def sweep_all(app: App) -> SweepResult:
+    """A confirmed sweep of every configured account, as ``sweep --yes`` runs it (the demo)."""
+    from dustsweep.services.runs import money_moving_run
+
+    with money_moving_run(app, live=True) as ledger:
+        return Sweep(app, ledger, live=True).run(app.resolve([]))
