@@ -94,10 +94,15 @@ def _add_conversions(tally: Tally, lines: Iterable[ActionOutcome]) -> None:
         tally.cooldown = tally.cooldown or line.cooldown
 
 
+def _add_settled(tally: Tally, settled: Iterable[ActionOutcome]) -> None:
+    """Records an earlier run left pending, settled now: one still unknown is a failure, one
+    found done was done by that earlier run, not this one (it does not lift a cool-down's 5)."""
+    tally.failed += sum(1 for line in settled if line.status == Status.UNKNOWN)
+
+
 def sell_tally(sell: AccountSell) -> Tally:
     tally = Tally(error=sell.error)
-    # What an earlier run left pending is settled now; only a still-unknown one is a failure.
-    tally.failed += sum(1 for o in sell.reconciled if o.status == Status.UNKNOWN)
+    _add_settled(tally, sell.reconciled)
     if sell.result is not None:
         _add_orders(tally, sell.result.outcomes)
         tally.banned = sell.result.banned is not None
@@ -115,11 +120,10 @@ def convert_tally(item: AccountConvert) -> Tally:
     # convert to) was skipped: it did not work, and it did not fail.
     tally = Tally(error=item.error, skipped=item.note is not None)
     tally.cooldown = item.cooldown is not None
-    lines = list(item.settled)
+    _add_settled(tally, item.settled)
     if item.outcome is not None:
-        lines += item.outcome.lines
+        _add_conversions(tally, item.outcome.lines)
         tally.cooldown = tally.cooldown or item.outcome.cooldown_until_ms is not None
-    _add_conversions(tally, lines)
     return tally
 
 
