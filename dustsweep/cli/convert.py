@@ -67,7 +67,7 @@ def convert(
         print_plan=print_convert_plan,
         print_results=print_convert_results,
         document=convert_document,
-        exit_code=lambda items, _executed: convert_exit_code(items),
+        exit_code=convert_exit_code,
         names=NameCheck(convert_to=options.target),
     )
     return run_moving(session, accounts, command, yes=yes, dry_run=dry_run, as_json=as_json)

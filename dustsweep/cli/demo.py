@@ -21,8 +21,9 @@ def demo(show_all: bool, as_json: bool) -> int:
     from dustsweep.render.scan import print_scan, scan_document
     from dustsweep.render.sweep import print_sweep, sweep_document
     from dustsweep.services.demo import run_demo, values
+    from dustsweep.services.sweep import sweep_all
 
-    demo = run_demo()
+    demo = run_demo(sweep_all)
     before, after = values(demo.scans), values(demo.after)
     if as_json:
         document = scan_document(demo.quote, demo.scans)

@@ -95,4 +95,6 @@ def run_moving(
             click.echo(f"dustsweep: {item.name}: {item.error}", err=True)
         elif as_json and getattr(item, "cooldown", None) is not None:
             click.echo(f"dustsweep: {item.cooldown}", err=True)  # the table already says it
-    return command.exit_code(items, execute)
+    # A dry run (no --yes without a terminal, --dry-run, or a declined question) is no failure of
+    # what it planned; a run with nothing planned is not a dry run (a cool-down still says 5).
+    return command.exit_code(items, not dry)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dustsweep.config.messages import first_error
+from dustsweep.config.modes import refuse_if_readable
 from dustsweep.config.schema import AccountConfig, Config
 from dustsweep.errors import ConfigError
 from dustsweep.exchanges import EXCHANGES, capabilities_of
@@ -164,15 +165,3 @@ def _check_inline_secret_mode(config: Config, file: Path) -> None:
         if account.has_inline_secret:
             refuse_if_readable(file, f"accounts[{index}]")
             return
-
-
-def refuse_if_readable(file: Path, where: str) -> None:
-    try:
-        mode = stat.S_IMODE(file.stat().st_mode)
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot check its permissions ({exc.strerror})") from None
-    if os.name != "nt" and mode & 0o077:
-        raise ConfigError(
-            f"{file}: {where} has an inline API key but the file is readable by others "
-            f"(mode {mode:04o}); run: chmod 600 {file.absolute()}"
-        )

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dustsweep.exchanges import EXCHANGES
+from dustsweep.exchanges.names import EXCHANGE_NAMES
 
 if TYPE_CHECKING:
     from dustsweep.core.policy import Policy
@@ -109,11 +109,11 @@ def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _to_exchange(value: object) -> str:
-    """One of the registered adapters (``dustsweep.exchanges.EXCHANGES``), any case."""
+    """One of the exchanges with an adapter (``exchanges.names.EXCHANGE_NAMES``), any case."""
     name = value.strip().lower() if isinstance(value, str) else value
-    if isinstance(name, str) and name in EXCHANGES:
+    if isinstance(name, str) and name in EXCHANGE_NAMES:
         return name
-    quoted = [f'"{n}"' for n in EXCHANGES]
+    quoted = [f'"{n}"' for n in EXCHANGE_NAMES]
     allowed = " or ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
     raise _fail(f"must be {allowed} (got {show(name)})")
 

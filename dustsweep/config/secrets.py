@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from dustsweep.config.load import refuse_if_readable
+from dustsweep.config.modes import refuse_if_readable
 from dustsweep.config.schema import SECRET_FIELDS, AccountConfig, Config
 from dustsweep.errors import ConfigError
 from dustsweep.exchanges.base import Credentials

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import exact_quoter
-from dustsweep.convert.plan import PlannedConversion
 from dustsweep.core.models import ConversionPreview
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from dustsweep.convert.plan import PlannedConversion
     from dustsweep.exchanges.base import Exchange
 
-Batch = tuple[ConversionPreview, list[PlannedConversion]]
+Batch = tuple[ConversionPreview, list["PlannedConversion"]]
 
 
 # A quote with less left than this is replaced before executing (Bybit quotes last ~30 s).

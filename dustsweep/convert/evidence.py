@@ -26,16 +26,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dustsweep.convert.caps import conversion_finder, conversion_log
-from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
 from dustsweep.core.models import ZERO, ConversionResult
 from dustsweep.errors import ExchangeError
 from dustsweep.run.ids import PREFIX
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.run.retry import backoff
 from dustsweep.storage.records import RecordStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from dustsweep.convert.types import ConversionContext
 
 logger = logging.getLogger(__name__)
 
@@ -267,7 +268,7 @@ def record_facts(
     facts: Mapping[str, Fact],
     missing: str = Status.UNKNOWN,
     note: str | None = None,
-) -> list[ConversionLineOutcome]:
+) -> list[ActionOutcome]:
     """Write what the exchange said into the ledger and turn it into outcomes.
 
     ``records`` maps asset -> (ledger record id, amount asked). The ledger keeps the GROSS
@@ -275,18 +276,18 @@ def record_facts(
     without a final fact gets ``missing``: ``unknown`` (its record stays pending) or ``failed``
     (closed with ``note``).
     """
-    lines: list[ConversionLineOutcome] = []
+    lines: list[ActionOutcome] = []
     for asset, (record_id, asked) in records.items():
         fact = facts.get(asset)
-        base = ConversionLineOutcome(
+        base = ActionOutcome(
             asset=asset,
             route=route,
             amount=asked,
             status=Status.UNKNOWN,
-            target=target,
+            received_asset=target,
             fee_asset=target,
             client_id=client_id,
-            transfer_id=fact.transfer_id if fact is not None else None,
+            exchange_id=fact.transfer_id if fact is not None else None,
             record_id=record_id,
         )
         if fact is not None and fact.status == RecordStatus.CONVERTED:
@@ -298,9 +299,7 @@ def record_facts(
     return lines
 
 
-def _converted(
-    ctx: ConversionContext, base: ConversionLineOutcome, fact: Fact
-) -> ConversionLineOutcome:
+def _converted(ctx: ConversionContext, base: ActionOutcome, fact: Fact) -> ActionOutcome:
     amount = fact.amount if fact.amount is not None else base.amount
     gross = None if fact.received is None else fact.received + (fact.fee or ZERO)
     assert base.record_id is not None
@@ -320,9 +319,7 @@ def _converted(
     )
 
 
-def _failed(
-    ctx: ConversionContext, base: ConversionLineOutcome, error: str
-) -> ConversionLineOutcome:
+def _failed(ctx: ConversionContext, base: ActionOutcome, error: str) -> ActionOutcome:
     assert base.record_id is not None
     changes: dict[str, object] = {
         "status": "failed",
@@ -336,9 +333,7 @@ def _failed(
     return replace(base, status=Status.FAILED, error=error)
 
 
-def _pending(
-    ctx: ConversionContext, base: ConversionLineOutcome, note: str | None
-) -> ConversionLineOutcome:
+def _pending(ctx: ConversionContext, base: ActionOutcome, note: str | None) -> ActionOutcome:
     """The record stays pending (with the exchange's id once known) for the next run."""
     assert base.record_id is not None
     error = note or "submitted, outcome not known yet: the next run settles it"

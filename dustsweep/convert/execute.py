@@ -31,10 +31,10 @@ from dustsweep.convert.plan import (
 )
 from dustsweep.convert.rfq import run_converts
 from dustsweep.convert.settle import reconcile_pending_conversions
-from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
+from dustsweep.convert.types import ConversionContext, ConversionOutcome
 from dustsweep.core.routes import Route
 from dustsweep.run.ids import ClientIds
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,7 +46,7 @@ def execute_conversion(
     plan: ConversionPlan,
     ctx: ConversionContext,
     *,
-    settled: Sequence[ConversionLineOutcome] | None = None,
+    settled: Sequence[ActionOutcome] | None = None,
 ) -> ConversionOutcome:
     """Run ``plan``: Convert quotes first, then the native conversion (batch by batch).
 
@@ -90,15 +90,15 @@ def execute_conversion(
     return outcome
 
 
-def planned_conversion_outcomes(plan: ConversionPlan) -> list[ConversionLineOutcome]:
+def planned_conversion_outcomes(plan: ConversionPlan) -> list[ActionOutcome]:
     """A dry run: what ``execute_conversion`` would do, as ``planned`` lines."""
     return [
-        ConversionLineOutcome(
+        ActionOutcome(
             asset=c.asset,
             route=c.route.value,
             amount=c.amount,
             status=Status.PLANNED,
-            target=c.target,
+            received_asset=c.target,
             received=c.received,
             fee=c.fee,
             fee_asset=c.target,

@@ -29,7 +29,6 @@ from dustsweep.convert.evidence import (
     facts_from_result,
     record_facts,
 )
-from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
 from dustsweep.core.routes import Route
 from dustsweep.errors import (
     Banned,
@@ -42,7 +41,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.storage.records import RecordStatus
 
 if TYPE_CHECKING:
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from dustsweep.convert.plan import PlannedConversion
+    from dustsweep.convert.types import ConversionContext, ConversionOutcome
     from dustsweep.core.models import ConversionPreview
     from dustsweep.run.ids import ClientIds
 
@@ -92,15 +92,15 @@ def not_sent(
     status: Status,
     error: str,
     cooldown: bool = False,
-) -> list[ConversionLineOutcome]:
+) -> list[ActionOutcome]:
     """Outcomes for assets nothing was sent for."""
     return [
-        ConversionLineOutcome(
+        ActionOutcome(
             asset=item.asset,
             route=item.route.value,
             amount=item.amount,
             status=status,
-            target=target,
+            received_asset=target,
             error=error,
             cooldown=cooldown,
         )
@@ -357,12 +357,12 @@ class NativeBatch:
             return
         for asset, (record_id, amount) in records.items():
             self.outcome.lines.append(
-                ConversionLineOutcome(
+                ActionOutcome(
                     asset=asset,
                     route=Route.NATIVE,
                     amount=amount,
                     status=status,
-                    target=self.target,
+                    received_asset=self.target,
                     error=error,
                     client_id=client_id,
                     record_id=record_id,

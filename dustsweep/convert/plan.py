@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
+from dustsweep.core.caps import Skip, apply_run_cap, per_asset_cap_reason
 from dustsweep.core.lots import plain
 from dustsweep.core.models import (
     ZERO,
@@ -24,7 +25,6 @@ from dustsweep.core.models import (
     Snapshot,
     Verdict,
 )
-from dustsweep.core.plan import Skip, apply_run_cap, per_asset_cap_reason
 from dustsweep.core.routes import (
     Route,
     RouteChoice,

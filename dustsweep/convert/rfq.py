@@ -20,9 +20,8 @@ from dustsweep.convert.caps import (
     rfq,
     rfq_status_by_quote,
 )
-from dustsweep.convert.evidence import QUOTE_MARGIN_MS, Finder
-from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
-from dustsweep.core.models import ZERO
+from dustsweep.convert.evidence import QUOTE_MARGIN_MS
+from dustsweep.convert.rfq_settle import quote_line, settle_by_balance, settle_order
 from dustsweep.core.routes import Route
 from dustsweep.errors import (
     Banned,
@@ -33,13 +32,12 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.storage.records import RecordStatus
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from dustsweep.convert.plan import PlannedConversion
+    from dustsweep.convert.types import ConversionContext
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ MAX_QUOTES = 2  # the first quote and one more after it expired
 
 def run_converts(
     ctx: ConversionContext, target: str, items: list[PlannedConversion]
-) -> tuple[list[ConversionLineOutcome], list[tuple[PlannedConversion, str]]]:
+) -> tuple[list[ActionOutcome], list[tuple[PlannedConversion, str]]]:
     """Convert ``items`` one by one. Returns their outcomes, and apart the items for which no
     quote could be had at all (nothing was sent) with the reason, so the caller can fall back
     to their runner-up route (e.g. a key without Convert access: the pair list is public)."""
@@ -58,7 +56,7 @@ def run_converts(
     if exchange is None:
         error = f"{ctx.exchange_name} offers no Convert quotes through dustsweep"
         return [], [(item, error) for item in items]
-    lines: list[ConversionLineOutcome] = []
+    lines: list[ActionOutcome] = []
     unquoted: list[tuple[PlannedConversion, str]] = []
     for item in items:
         job = RfqJob(ctx, exchange, target, item)
@@ -68,34 +66,6 @@ def run_converts(
         else:
             lines.append(line)
     return lines, unquoted
-
-
-def _line(
-    asset: str,
-    amount: Decimal,
-    target: str,
-    status: Status,
-    *,
-    received: Decimal | None = ZERO,
-    error: str | None = None,
-    quote_id: str | None = None,
-    order_id: str | None = None,
-    record_id: int | None = None,
-) -> ConversionLineOutcome:
-    return ConversionLineOutcome(
-        asset=asset,
-        route=Route.CONVERT,
-        amount=amount,
-        status=status,
-        target=target,
-        received=received,
-        fee=ZERO,
-        fee_asset=target,
-        error=error,
-        client_id=quote_id,
-        transfer_id=order_id,
-        record_id=record_id,
-    )
 
 
 class RfqJob:
@@ -110,14 +80,14 @@ class RfqJob:
         self.item = item
         self.quotes = 0  # quotes obtained: 0 means nothing was ever sent
 
-    def run(self) -> ConversionLineOutcome:
+    def run(self) -> ActionOutcome:
         last_error = "no quote"
         for _ in range(MAX_QUOTES):
             try:
                 quote = self.exchange.convert_quote(self.item.asset, self.target, self.item.amount)
             except ExchangeError as err:
                 error = f"no Convert quote: {err}"
-                return _line(
+                return quote_line(
                     self.item.asset, self.item.amount, self.target, Status.FAILED, error=error
                 )
             self.quotes += 1
@@ -144,7 +114,7 @@ class RfqJob:
                 # It may have executed; a banned caller asks nothing more: the next run settles.
                 note = f"outcome unknown ({err}); not asked while banned: the next run settles it"
                 self.ctx.ledger.update(record_id, error=note)
-                return _line(
+                return quote_line(
                     self.item.asset,
                     self.item.amount,
                     self.target,
@@ -160,7 +130,9 @@ class RfqJob:
             self.ctx.ledger.update(record_id, order_id=order.order_id)
             return self._await(quote, record_id, order)
         error = f"{last_error} (quoted twice)"
-        return _line(self.item.asset, self.item.amount, self.target, Status.FAILED, error=error)
+        return quote_line(
+            self.item.asset, self.item.amount, self.target, Status.FAILED, error=error
+        )
 
     def _open(self, quote: ConvertQuoteLike) -> int:
         return self.ctx.ledger.add(
@@ -181,7 +153,7 @@ class RfqJob:
 
     def _await(
         self, quote: ConvertQuoteLike, record_id: int, order: ConvertOrderLike
-    ) -> ConversionLineOutcome:
+    ) -> ActionOutcome:
         """Poll orderStatus until SUCCESS or FAIL; not final in time: unknown (pending)."""
         latest = order
         for delay in self.ctx.convert_poll_s:
@@ -206,7 +178,7 @@ class RfqJob:
 
     def _settle_lost_accept(
         self, quote: ConvertQuoteLike, record_id: int, err: ExchangeError
-    ) -> ConversionLineOutcome:
+    ) -> ActionOutcome:
         """The accept's answer was lost: wait until the quote can no longer be accepted, then
         the balance says whether it was."""
         wait_ms = quote.valid_until_ms + QUOTE_MARGIN_MS - self.ctx.server_now_ms()
@@ -235,8 +207,8 @@ class RfqJob:
             err,
         )
 
-    def _failed(self, quote: ConvertQuoteLike, record_id: int, error: str) -> ConversionLineOutcome:
-        return _line(
+    def _failed(self, quote: ConvertQuoteLike, record_id: int, error: str) -> ActionOutcome:
+        return quote_line(
             self.item.asset,
             quote.from_amount,
             self.target,
@@ -245,108 +217,3 @@ class RfqJob:
             quote_id=quote.quote_id,
             record_id=record_id,
         )
-
-
-def settle_order(
-    ctx: ConversionContext,
-    asset: str,
-    target: str,
-    record_id: int,
-    order: ConvertOrderLike,
-    *,
-    quote_id: str | None,
-    from_amount: Decimal,
-    to_amount: Decimal | None,
-) -> ConversionLineOutcome:
-    """Record a Convert order's state: SUCCESS converted (no fee beyond the quoted rate), FAIL
-    failed, anything else stays pending for the next run. The quote's amounts stand in for
-    amounts the order answer leaves out (a quote is firm)."""
-    if order.succeeded:
-        amount = order.from_amount if order.from_amount is not None else from_amount
-        received = order.to_amount if order.to_amount is not None else to_amount
-        ctx.ledger.update(
-            record_id,
-            status=RecordStatus.CONVERTED,
-            qty=amount,
-            received_qty=received,
-            fee=ZERO,
-            fee_asset=target,
-            order_id=order.order_id,
-            error=None,
-        )
-        return _line(
-            asset,
-            amount,
-            target,
-            Status.CONVERTED,
-            received=received,
-            quote_id=quote_id,
-            order_id=order.order_id,
-            record_id=record_id,
-        )
-    if order.final:
-        status, error = Status.FAILED, f"Convert order {order.order_id} ended {order.status}"
-        ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=error)
-    else:
-        status = Status.UNKNOWN
-        error = f"Convert order {order.order_id} still {order.status}: the next run settles it"
-        ctx.ledger.update(record_id, error=error)
-    return _line(
-        asset,
-        from_amount,
-        target,
-        status,
-        error=error,
-        quote_id=quote_id,
-        order_id=order.order_id,
-        record_id=record_id,
-    )
-
-
-def settle_by_balance(
-    ctx: ConversionContext,
-    asset: str,
-    target: str,
-    quote_id: str,
-    record_id: int,
-    amount: Decimal,
-    err: ExchangeError | None,
-) -> ConversionLineOutcome:
-    """After the quote's validity: a free balance below the quoted amount means it was
-    accepted (amounts received unknown without the order); otherwise it never was."""
-    try:
-        free = Finder(ctx).free(asset)
-    except ExchangeError as lookup:
-        error = f"outcome unknown ({err or 'no answer'}); balance unreadable: {lookup}"
-        ctx.ledger.update(record_id, error=error)
-        return _line(
-            asset,
-            amount,
-            target,
-            Status.UNKNOWN,
-            error=error,
-            quote_id=quote_id,
-            record_id=record_id,
-        )
-    if free < amount:
-        ctx.ledger.update(
-            record_id,
-            status=RecordStatus.CONVERTED,
-            fee=ZERO,
-            fee_asset=target,
-            error="accepted (the balance moved); amounts not reported by the exchange",
-        )
-        return _line(
-            asset,
-            amount,
-            target,
-            Status.CONVERTED,
-            received=None,
-            quote_id=quote_id,
-            record_id=record_id,
-        )
-    error = f"not converted: quote {quote_id} expired unaccepted (the balance is intact)"
-    ctx.ledger.update(record_id, status=RecordStatus.FAILED, error=error)
-    return _line(
-        asset, amount, target, Status.FAILED, error=error, quote_id=quote_id, record_id=record_id
-    )

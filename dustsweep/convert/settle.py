@@ -31,23 +31,24 @@ from dustsweep.convert.evidence import (
     proof_from_records,
     record_facts,
 )
-from dustsweep.convert.rfq import settle_by_balance, settle_order
-from dustsweep.convert.types import ConversionContext, ConversionLineOutcome
+from dustsweep.convert.rfq_settle import settle_by_balance, settle_order
 from dustsweep.core.models import ZERO
 from dustsweep.core.routes import Route
 from dustsweep.errors import ExchangeError
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.storage.records import Record, RecordStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from decimal import Decimal
 
+    from dustsweep.convert.types import ConversionContext
+
 STALE_PENDING_MS = 24 * 3600 * 1000
 CONVERT_QUOTE_MAX_MS = 120_000  # the longest validTime Binance Convert offers ("2m")
 
 
-def reconcile_pending_conversions(ctx: ConversionContext) -> list[ConversionLineOutcome]:
+def reconcile_pending_conversions(ctx: ConversionContext) -> list[ActionOutcome]:
     """Settle every pending conversion record of ``ctx.account``; one outcome per record.
 
     ``converted``/``failed``: settled now; ``unknown``: still pending (the exchange shows no
@@ -60,7 +61,7 @@ def reconcile_pending_conversions(ctx: ConversionContext) -> list[ConversionLine
     for record in pending:
         key = (record.market or Route.NATIVE, record.client_id or f"record-{record.id}")
         groups.setdefault(key, []).append(record)
-    lines: list[ConversionLineOutcome] = []
+    lines: list[ActionOutcome] = []
     for (route, _client_id), records in groups.items():
         if route == Route.CONVERT:
             lines.extend(_settle_convert(ctx, record) for record in records)
@@ -69,9 +70,7 @@ def reconcile_pending_conversions(ctx: ConversionContext) -> list[ConversionLine
     return lines
 
 
-def _settle_native(
-    ctx: ConversionContext, records: Sequence[Record]
-) -> list[ConversionLineOutcome]:
+def _settle_native(ctx: ConversionContext, records: Sequence[Record]) -> list[ActionOutcome]:
     """One batch (one client id): look it up; record it, or prove it never happened."""
     first = records[0]
     target = first.received_asset or ""
@@ -84,9 +83,7 @@ def _settle_native(
     sent_ms = min(record_ms(r.time) for r in records)  # stamped with the exchange's clock
     finder = Finder(ctx)
 
-    def write(
-        facts: Mapping[str, Fact], missing: str, note: str | None
-    ) -> list[ConversionLineOutcome]:
+    def write(facts: Mapping[str, Fact], missing: str, note: str | None) -> list[ActionOutcome]:
         return record_facts(
             ctx,
             route=Route.NATIVE,
@@ -145,7 +142,7 @@ def _absence(
     return None
 
 
-def _settle_convert(ctx: ConversionContext, record: Record) -> ConversionLineOutcome:
+def _settle_convert(ctx: ConversionContext, record: Record) -> ActionOutcome:
     """A Convert order: by its order id when the accept was answered, else by the balance
     once its quote can no longer be accepted."""
     target = record.received_asset or ""
@@ -211,16 +208,16 @@ def _until_final(
     return order
 
 
-def _still_pending(ctx: ConversionContext, record: Record, note: str) -> ConversionLineOutcome:
+def _still_pending(ctx: ConversionContext, record: Record, note: str) -> ActionOutcome:
     ctx.ledger.update(record.id, error=note)
-    return ConversionLineOutcome(
+    return ActionOutcome(
         asset=record.asset,
         route=Route.CONVERT,
         amount=record.qty or ZERO,
         status=Status.UNKNOWN,
-        target=record.received_asset or "",
+        received_asset=record.received_asset or "",
         error=note,
         client_id=record.client_id,
-        transfer_id=record.order_id,
+        exchange_id=record.order_id,
         record_id=record.id,
     )

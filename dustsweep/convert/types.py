@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from dustsweep.core.models import ZERO
 from dustsweep.run.context import RunContext
 from dustsweep.run.exit import conversion_exit_code
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,32 +57,6 @@ class ConversionContext(RunContext):
 
 
 @dataclass(frozen=True, slots=True)
-class ConversionLineOutcome:
-    """What became of one asset.
-
-    ``received`` is what arrived in ``target`` after the fee (None: it converted but the
-    exchange did not say how much); ``fee`` is in ``fee_asset``. ``client_id`` is the id the
-    ledger knows the conversion by (Binance dust-convert clientId, Bybit quote id, Convert
-    quote id, or a derived id); ``transfer_id`` the exchange's transfer/order id.
-    ``cooldown``: skipped because the exchange's cool-down was running.
-    """
-
-    asset: str
-    route: str
-    amount: Decimal
-    status: Status  # one of run.outcome.CONVERSION_STATUSES
-    target: str
-    received: Decimal | None = ZERO
-    fee: Decimal | None = ZERO
-    fee_asset: str | None = None
-    error: str | None = None
-    client_id: str | None = None
-    transfer_id: str | None = None
-    record_id: int | None = None
-    cooldown: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class OutcomeTotals:
     """Sums of what converted: received and fees per asset, and counts per status."""
 
@@ -103,14 +77,14 @@ class ConversionOutcome:
     """
 
     target: str
-    lines: list[ConversionLineOutcome] = field(default_factory=list)
-    settled: list[ConversionLineOutcome] = field(default_factory=list)
+    lines: list[ActionOutcome] = field(default_factory=list)
+    settled: list[ActionOutcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cooldown_until_ms: int | None = None
     cooldown_message: str | None = None
     clock_offset_ms: int | None = None
 
-    def by_status(self, status: str) -> list[ConversionLineOutcome]:
+    def by_status(self, status: str) -> list[ActionOutcome]:
         return [line for line in self.lines if line.status == status]
 
     @property

@@ -8,8 +8,9 @@ reason. Nothing here sends anything; the executor runs the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
+from dustsweep.core.caps import Skip, apply_run_cap, per_asset_cap_reason
 from dustsweep.core.classify import (
     AccountReport,
     AssetReport,
@@ -19,26 +20,16 @@ from dustsweep.core.classify import (
     classify,
     dust_reason,
 )
-from dustsweep.core.lots import plain
 from dustsweep.core.models import ZERO, Balance, MarketRules, Snapshot, Verdict
 from dustsweep.core.valuation import Valuer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from decimal import Decimal
 
     from dustsweep.core.policy import Policy
 
-MAX_VALUE_REASON = "over the --max-value cap"
 _SELLING = frozenset({Verdict.SELLABLE, Verdict.PARTIAL})
-
-
-class _OfAsset(Protocol):
-    @property
-    def asset(self) -> str: ...
-
-
-_Item = TypeVar("_Item", bound=_OfAsset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +51,6 @@ class PlannedOrder:
     est_fee: Decimal
     expected_value: Decimal | None
     residual: Decimal
-
-
-class Skip(NamedTuple):
-    """An asset left out of the plan, with the reason in plain words."""
-
-    asset: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,54 +160,12 @@ class _Exclusions:
         return ""  # worth more than the dust threshold: not dust
 
 
-def per_asset_cap_reason(value: Decimal | None, cap: Decimal | None, quote: str) -> str | None:
-    """Why an action worth ``value`` breaks ``max_value_per_asset`` (None: it does not).
-    Shared by selling and converting."""
-    if cap is None:
-        return None
-    if value is None:
-        return "value unknown, so the --max-value-per-asset cap cannot be checked"
-    if value > cap:
-        return f"worth {plain(value)} {quote}, over the --max-value-per-asset cap {plain(cap)}"
-    return None
-
-
 def _execution_order(order: PlannedOrder) -> tuple[bool, Decimal, str]:
     return (order.expected_value is None, order.expected_value or ZERO, order.asset)
 
 
 def _order_value(order: PlannedOrder) -> Decimal | None:
     return order.expected_value
-
-
-def apply_run_cap(
-    items: Sequence[_Item], cap: Decimal | None, value_of: Callable[[_Item], Decimal | None]
-) -> tuple[list[_Item], list[Skip]]:
-    """Keep items (already in value order) while the running total stays within ``cap``.
-
-    Shared by the sell plan and the conversion plan so that ``--max-value`` and
-    ``max_value_per_run`` mean the same on every route. An item of unknown value is never
-    kept under a cap (the cap could not be checked).
-    """
-    if cap is None:
-        return list(items), []
-    kept: list[_Item] = []
-    skipped: list[Skip] = []
-    running = ZERO
-    stopped = False  # once one item would pass the cap, the walk stops: no skipping ahead
-    for item in items:
-        value = value_of(item)
-        if value is None:
-            skipped.append(
-                Skip(item.asset, "value unknown, so the --max-value cap cannot be checked")
-            )
-        elif stopped or running + value > cap:
-            stopped = True
-            skipped.append(Skip(item.asset, MAX_VALUE_REASON))
-        else:
-            running += value
-            kept.append(item)
-    return kept, skipped
 
 
 def order_from_report(item: AssetReport, policy: Policy, valuer: Valuer) -> PlannedOrder:

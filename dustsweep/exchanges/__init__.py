@@ -5,7 +5,8 @@ Each exchange is a package (``binance/``, ``bybit/``) whose ``adapter`` module i
 what the core may ask of it (``base.Capabilities``). This registry is the only table keyed by
 exchange name outside the adapters: ``open_exchange`` imports an adapter (and so its SDK) only
 when an account is opened, which keeps ``--help`` fast. To add an exchange: a package with
-``capabilities.py`` and ``adapter.py``, one line in ``EXCHANGES``.
+``capabilities.py`` and ``adapter.py``, one line in ``EXCHANGES`` and its name in
+``names.EXCHANGE_NAMES``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from dustsweep.exchanges.signing import Signer, hmac_signer
-
 if TYPE_CHECKING:
     from dustsweep.core.history_log import LoggedConversion
     from dustsweep.core.models import (
@@ -26,6 +24,7 @@ if TYPE_CHECKING:
         MarketRules,
         OrderResult,
     )
+    from dustsweep.exchanges.signing import Signer
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Credentials:
     """What an adapter needs to talk to one account. ``repr`` never shows the secret.
 
     ``private_key`` (Ed25519 or RSA, from ``api_private_key_file``) replaces the HMAC secret;
-    ``api_secret`` is then empty."""
+    ``api_secret`` is then empty (``signing.signer_for`` picks the one that signs)."""
 
     account: str
     api_key: str
@@ -53,9 +52,6 @@ class Credentials:
     def key_type(self) -> str:
         """ "HMAC", "Ed25519" or "RSA": what ``doctor`` names."""
         return self.private_key.kind if self.private_key is not None else "HMAC"
-
-    def signer(self) -> Signer:
-        return self.private_key if self.private_key is not None else hmac_signer(self.api_secret)
 
 
 @dataclass(frozen=True)

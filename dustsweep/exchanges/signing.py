@@ -23,8 +23,11 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from dustsweep.exchanges.base import Credentials
 
 # Characters requests itself leaves alone in a URL and that carry no structure in a query
 # value (not & = + # % ?). Bybit's GET strings keep these as they are (``QUERY_SAFE``): pybit
@@ -81,6 +84,13 @@ class Signer:
 
         rsa_signed: bytes = pkcs1_15.new(self._key).sign(SHA256.new(data))
         return rsa_signed
+
+
+def signer_for(credentials: Credentials) -> Signer:
+    """What signs this account's requests: its private key, else an HMAC of its secret."""
+    if credentials.private_key is not None:
+        return credentials.private_key
+    return hmac_signer(credentials.api_secret)
 
 
 def hmac_signer(secret: str) -> Signer:

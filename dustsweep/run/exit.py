@@ -1,123 +1,158 @@
 """The one exit-code policy: how the outcome of a run becomes a documented exit code.
 
-0 done or nothing to do; 3 exchange, network or authentication error; 4 partly done; 5 not
-possible now (cool-down). Every command's code comes from here.
+Every command (sell, convert, sweep, and one account's conversion) reduces its result to one
+neutral ``Tally`` per account and calls ``exit_code``; the rules, in the order they apply:
+
+1. Every account that was not skipped ended with an error: that first error's own code (3
+   exchange or authentication, 5 a saved ban, 2 ...). A skipped account (nothing applicable:
+   e.g. the exchange cannot convert to that target) does not count as having worked; an account
+   that worked and found nothing to do does.
+2. Else, an account errored, an action failed or its outcome is unknown, or a ban cut the run
+   short: 4.
+3. Else, a dry run: 0.
+4. Else, a cool-down stopped a conversion and nothing at all was done in the run (no fill, no
+   conversion, in any account): 5.
+5. Else 0.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dustsweep.errors import Banned, DustsweepError, ExitCode
+from dustsweep.errors import ExitCode
 from dustsweep.run.outcome import Status
 
 if TYPE_CHECKING:  # the result types, read here; run/ never imports services or routes
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from dustsweep.convert.types import ConversionOutcome
+    from dustsweep.errors import DustsweepError
+    from dustsweep.run.outcome import ActionOutcome
     from dustsweep.services.convert import AccountConvert
     from dustsweep.services.sell import AccountSell
-    from dustsweep.services.sweep import SweepResult
+    from dustsweep.services.sweep import AccountSweep, SweepResult
+
+_DONE = frozenset({Status.FILLED, Status.PARTIALLY_FILLED, Status.CONVERTED})
+_FAILED_CONVERSION = frozenset({Status.FAILED, Status.UNKNOWN})
+
+
+@dataclass
+class Tally:
+    """One account's run, as the policy sees it, whatever the route.
+
+    ``done``: actions that moved money (fills, conversions); ``failed``: actions that failed,
+    were only partly filled, or whose outcome is unknown; ``skipped``: nothing was applicable
+    to this account; ``banned``: a ban cut its run short; ``cooldown``: a conversion cool-down
+    stopped it."""
+
+    error: DustsweepError | None = None
+    skipped: bool = False
+    done: int = 0
+    failed: int = 0
+    banned: bool = False
+    cooldown: bool = False
+
+
+def exit_code(tallies: Sequence[Tally], *, dry_run: bool = False) -> ExitCode:
+    """The code for a run of these accounts (the rules are in the module docstring)."""
+    worked = [t for t in tallies if not t.skipped or t.error is not None]
+    errors = [t.error for t in worked if t.error is not None]
+    if errors and len(errors) == len(worked):
+        return errors[0].exit_code
+    if errors or any(t.failed or t.banned for t in tallies):
+        return ExitCode.PARTIAL
+    if dry_run:
+        return ExitCode.OK
+    if any(t.cooldown for t in tallies) and not any(t.done for t in tallies):
+        return ExitCode.NOT_NOW
+    return ExitCode.OK
 
 
 def outcome_code(errors: Sequence[DustsweepError | None]) -> ExitCode:
-    """0 when every account worked; 4 when some did; else the first error's own code."""
-    failed = [e for e in errors if e is not None]
-    if not failed:
-        return ExitCode.OK
-    if len(failed) < len(errors):
-        return ExitCode.PARTIAL
-    return failed[0].exit_code
+    """A run that only reads (scan): accounts that worked or the error that stopped each."""
+    return exit_code([Tally(error=e) for e in errors])
+
+
+# -- each route's result, reduced to tallies -----------------------------------------------
+
+
+def _add_orders(tally: Tally, outcomes: Iterable[ActionOutcome]) -> None:
+    for outcome in outcomes:
+        if outcome.status not in {Status.FILLED, Status.PLANNED}:
+            tally.failed += 1  # rejected, skipped, unknown, or only partly filled
+        if outcome.status in _DONE:
+            tally.done += 1
+
+
+def _add_conversions(tally: Tally, lines: Iterable[ActionOutcome]) -> None:
+    for line in lines:
+        if line.status in _FAILED_CONVERSION:
+            tally.failed += 1
+        elif line.status in _DONE:
+            tally.done += 1
+        tally.cooldown = tally.cooldown or line.cooldown
+
+
+def _add_settled(tally: Tally, settled: Iterable[ActionOutcome]) -> None:
+    """Records an earlier run left pending, settled now: one still unknown is a failure, one
+    found done was done by that earlier run, not this one (it does not lift a cool-down's 5)."""
+    tally.failed += sum(1 for line in settled if line.status == Status.UNKNOWN)
+
+
+def sell_tally(sell: AccountSell) -> Tally:
+    tally = Tally(error=sell.error)
+    _add_settled(tally, sell.reconciled)
+    if sell.result is not None:
+        _add_orders(tally, sell.result.outcomes)
+        tally.banned = sell.result.banned is not None
+    return tally
+
+
+def conversion_tally(outcome: ConversionOutcome) -> Tally:
+    tally = Tally(cooldown=outcome.cooldown_until_ms is not None)
+    _add_conversions(tally, outcome.lines)
+    return tally
+
+
+def convert_tally(item: AccountConvert) -> Tally:
+    # An account with nothing to do here (no target configured, a target its exchange cannot
+    # convert to) was skipped: it did not work, and it did not fail.
+    tally = Tally(error=item.error, skipped=item.note is not None)
+    tally.cooldown = item.cooldown is not None
+    _add_settled(tally, item.settled)
+    if item.outcome is not None:
+        _add_conversions(tally, item.outcome.lines)
+        tally.cooldown = tally.cooldown or item.outcome.cooldown_until_ms is not None
+    return tally
+
+
+def sweep_tally(sweep: AccountSweep) -> Tally:
+    tally = Tally(error=sweep.error)
+    for part in (
+        sell_tally(sweep.sell) if sweep.sell is not None else None,
+        convert_tally(sweep.convert) if sweep.convert is not None else None,
+    ):
+        if part is not None:
+            tally.done += part.done
+            tally.failed += part.failed
+            tally.banned = tally.banned or part.banned
+            tally.cooldown = tally.cooldown or part.cooldown
+    return tally
 
 
 def sell_exit_code(sells: Sequence[AccountSell], executed: bool) -> ExitCode:
-    """0 all done or nothing to do; 4 some orders (or accounts) failed; 3 nothing could be done
-    because of the exchange."""
-    errors = [s.error for s in sells if s.error is not None]
-    failed = 0
-    filled = 0
-    for sell in sells:
-        # What an earlier run left pending is settled now; only a still-unknown one is a failure.
-        failed += sum(1 for o in sell.reconciled if o.status == Status.UNKNOWN)
-        outcomes = sell.result.outcomes if sell.result is not None else []
-        if sell.result is not None and sell.result.banned:
-            errors.append(Banned(sell.result.banned))
-        failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
-        filled += sum(1 for o in outcomes if o.status in {Status.FILLED, Status.PARTIALLY_FILLED})
-    worked = [s for s in sells if s.error is None]
-    if not errors and not failed:
-        return ExitCode.OK
-    if errors and not worked:
-        return errors[0].exit_code
-    if errors and executed and not filled and not any(s.actions for s in worked):
-        return ExitCode.PARTIAL
-    if failed and not filled and errors:
-        return ExitCode.EXCHANGE
-    return ExitCode.PARTIAL
+    return exit_code([sell_tally(s) for s in sells], dry_run=not executed)
 
 
-def convert_exit_code(items: Sequence[AccountConvert]) -> ExitCode:
-    """0: everything eligible converted (or nothing to do); 4: a conversion (or an account)
-    failed; 5: the cool-down stopped it; an account error alone keeps its own code."""
-    errors = [i.error for i in items if i.error is not None]
-    failed = any(
-        line.status in {Status.FAILED, Status.UNKNOWN}
-        for i in items
-        for line in ((i.outcome.lines if i.outcome else []) + i.settled)
-    )
-    if failed:
-        return ExitCode.PARTIAL
-    if errors:
-        # Accounts with nothing to do (no target configured...) do not count as having worked.
-        busy = [i for i in items if i.error is not None or i.note is None]
-        return errors[0].exit_code if len(errors) == len(busy) else ExitCode.PARTIAL
-    if any(i.cooldown is not None for i in items):
-        return ExitCode.NOT_NOW
-    return ExitCode.OK
+def convert_exit_code(items: Sequence[AccountConvert], executed: bool = True) -> ExitCode:
+    return exit_code([convert_tally(i) for i in items], dry_run=not executed)
 
 
 def sweep_exit_code(result: SweepResult) -> ExitCode:
-    """0 when everything possible was done (or there was nothing to do; always for a dry run);
-    4 when an account or an action failed; 5 when nothing at all was possible yet (cool-down);
-    an error of every account keeps its own code."""
-    errors = [a.error for a in result.accounts if a.error is not None]
-    if errors and len(errors) == len(result.accounts):
-        return errors[0].exit_code
-    banned = [
-        a for a in result.accounts if a.sell is not None and a.sell.result and a.sell.result.banned
-    ]
-    failed = done = 0
-    cooldown = False
-    for sweep in result.accounts:
-        outcomes: list[Any] = []
-        if sweep.sell is not None:
-            outcomes += [o for o in sweep.sell.reconciled if o.status == Status.UNKNOWN]
-            if sweep.sell.result is not None:
-                outcomes += sweep.sell.result.outcomes
-        failed += sum(1 for o in outcomes if o.status not in {"filled", "planned"})
-        done += sum(1 for o in outcomes if o.status in {Status.FILLED, Status.PARTIALLY_FILLED})
-        if sweep.convert is not None:
-            lines = list(sweep.convert.settled)
-            if sweep.convert.outcome is not None:
-                lines += sweep.convert.outcome.lines
-            failed += sum(1 for line in lines if line.status in {Status.FAILED, Status.UNKNOWN})
-            done += sum(1 for line in lines if line.status == Status.CONVERTED)
-            cooldown = cooldown or sweep.convert.cooldown is not None
-    if errors or failed or banned:
-        return ExitCode.PARTIAL
-    if result.dry_run:
-        return ExitCode.OK
-    if cooldown and not done:
-        return ExitCode.NOT_NOW
-    return ExitCode.OK
+    return exit_code([sweep_tally(a) for a in result.accounts], dry_run=result.dry_run)
 
 
 def conversion_exit_code(outcome: ConversionOutcome) -> ExitCode:
-    """One account's conversion run: 0 every eligible asset converted (assets left out on
-    purpose are no failure); 4 a conversion failed or its outcome is unknown; 5 the cool-down
-    stopped it."""
-    if any(line.status in (Status.FAILED, Status.UNKNOWN) for line in outcome.lines):
-        return ExitCode.PARTIAL
-    if outcome.cooldown_until_ms is not None or any(line.cooldown for line in outcome.lines):
-        return ExitCode.NOT_NOW
-    return ExitCode.OK
+    """One account's conversion run (``ConversionOutcome.exit_code_hint``)."""
+    return exit_code([conversion_tally(outcome)])

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, Balance
 from dustsweep.core.plan import PlannedOrder, SellPlan, plan_followup
+from dustsweep.core.routes import Route
 from dustsweep.errors import DustsweepError, ExchangeError
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.run.pool import run_concurrently
 from dustsweep.sell.order import OrderJob
 from dustsweep.sell.shared import RunState
-from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
+from dustsweep.sell.types import ExecutionContext, SellResult
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Mapping, Sequence
@@ -124,19 +125,20 @@ class AccountSale:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def planned_outcomes(plan: SellPlan) -> list[OrderOutcome]:
+def planned_outcomes(plan: SellPlan) -> list[ActionOutcome]:
     """A dry run: what ``execute_sells`` would send, as ``planned`` outcomes."""
     return [
-        OrderOutcome(
+        ActionOutcome(
+            route=Route.SELL,
             asset=o.asset,
             market=o.symbol,
-            qty=o.qty,
+            amount=o.qty,
             status=Status.PLANNED,
             proceeds=o.expected_proceeds,
             fee=o.est_fee,
             fee_asset=o.quote_asset,
             residual=o.residual,
-            quote_asset=o.quote_asset,
+            received_asset=o.quote_asset,
         )
         for o in plan.orders
     ]

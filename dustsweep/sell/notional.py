@@ -17,8 +17,9 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from dustsweep.core.caps import Skip
 from dustsweep.core.lots import plain
-from dustsweep.core.plan import PlannedOrder, SellPlan, Skip, replan_asset
+from dustsweep.core.plan import PlannedOrder, SellPlan, replan_asset
 from dustsweep.errors import Banned, ExchangeError
 
 if TYPE_CHECKING:

@@ -29,14 +29,14 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
+from dustsweep.sell.outcomes import crashed_outcome, filled_outcome, unfilled_outcome
 from dustsweep.sell.reconcile import (
     DEFAULT_RATE_WAIT_S,
     OrderLookup,
-    final_error,
-    outcome_status,
     record_final,
 )
+from dustsweep.sell.refusal import react
 from dustsweep.sell.shared import Baseline
 from dustsweep.sell.steps import (
     Attempt,
@@ -49,7 +49,6 @@ from dustsweep.sell.steps import (
     Tries,
     Unknown,
 )
-from dustsweep.sell.types import OrderOutcome
 from dustsweep.storage.records import LedgerError, RecordStatus
 
 if TYPE_CHECKING:
@@ -84,7 +83,7 @@ class OrderJob:
         self.latest = order  # the latest version of the order (re-plans change it)
         self.baseline = Baseline(ZERO, clean=True, moves=0)  # of the current send
         self.retries = Retries()  # of the current send
-        self.outcome: OrderOutcome | None = None  # once run
+        self.outcome: ActionOutcome | None = None  # once run
         self.lookup = OrderLookup(
             self.ctx.exchange,
             self.ctx.sleep,
@@ -95,7 +94,7 @@ class OrderJob:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self) -> OrderOutcome:
+    def run(self) -> ActionOutcome:
         """Send until there is an outcome; it is returned and kept on ``self.outcome``.
 
         This loop is the only place the job calls the exchange: every decision before a send
@@ -130,7 +129,7 @@ class OrderJob:
         self.outcome = step
         return step
 
-    def _crashed(self, exc: Exception) -> OrderOutcome:
+    def _crashed(self, exc: Exception) -> ActionOutcome:
         order, attempt = self.order, self.attempt
         if isinstance(exc, LedgerError):
             # The history cannot record: no further order may go out (each is recorded
@@ -139,35 +138,23 @@ class OrderJob:
             logger.warning("%s: %s", self.ctx.account, exc)
         else:
             logger.exception("order for %s failed unexpectedly", order.asset)
-        return OrderOutcome(
-            asset=order.asset,
-            market=attempt.order.symbol if attempt else order.symbol,
-            qty=attempt.order.qty if attempt else order.qty,
-            status=Status.UNKNOWN if attempt else Status.SKIPPED,
-            client_order_id=attempt.client_id if attempt else None,
-            residual=order.residual + order.qty,
-            error=(str(exc) if isinstance(exc, LedgerError) else f"internal error: {exc}")
-            + ("; its ledger record stays pending for the next run" if attempt else ""),
-            quote_asset=order.quote_asset,
-            followup=self.followup,
-            record_id=attempt.record_id if attempt else None,
-        )
+        return crashed_outcome(order, attempt, exc, followup=self.followup)
 
     def _next(
-        self, current: PlannedOrder | OrderOutcome | str, tries: Tries
-    ) -> Attempt | OrderOutcome:
+        self, current: PlannedOrder | ActionOutcome | str, tries: Tries
+    ) -> Attempt | ActionOutcome:
         """The next attempt to send (its record written, its assets marked in flight), or the
         job's outcome."""
-        if isinstance(current, OrderOutcome):
+        if isinstance(current, ActionOutcome):
             return current
         if isinstance(current, str):
-            return self._outcome(self.latest, Status.SKIPPED, current, self.attempt)
+            return self.unfilled(self.latest, Status.SKIPPED, current, self.attempt)
         self.latest = current
         stopped = self.state.stopped
         if stopped is not None:
-            return self._outcome(current, Status.SKIPPED, stopped, self.attempt)
+            return self.unfilled(current, Status.SKIPPED, stopped, self.attempt)
         if tries.sends >= MAX_SENDS:
-            return self._outcome(current, Status.SKIPPED, "gave up after too many attempts")
+            return self.unfilled(current, Status.SKIPPED, "gave up after too many attempts")
         tries.sends += 1
         attempt = self._open(current)
         # The sold asset and the quote are marked "in flight" in the balance book until the
@@ -191,7 +178,7 @@ class OrderJob:
 
     def _sent(
         self, attempt: Attempt, sent: Sent, tries: Tries
-    ) -> PlannedOrder | OrderOutcome | str:
+    ) -> PlannedOrder | ActionOutcome | str:
         """The send is settled: release its assets in the balance book (unless its outcome is
         unknown) and record what it came to."""
         if not isinstance(sent, Unknown):
@@ -204,7 +191,7 @@ class OrderJob:
         markets = self.state.markets
         if markets.get(order.symbol) == self.ctx.snapshot.markets.get(order.symbol):
             return order
-        return self._replan(order, markets=markets)
+        return self.replan(order, markets=markets)
 
     def _open(self, order: PlannedOrder) -> Attempt:
         """Choose the client id and write the pending record, before anything is sent."""
@@ -227,28 +214,28 @@ class OrderJob:
 
     def _handle(
         self, attempt: Attempt, sent: Sent, tries: Tries
-    ) -> PlannedOrder | OrderOutcome | str:
+    ) -> PlannedOrder | ActionOutcome | str:
         """Record what the send came to; the next order to send, or the outcome."""
         ledger = self.ctx.ledger
         if isinstance(sent, Placed):
             record_final(ledger, attempt.record_id, sent.result)
-            return self._filled(attempt, sent.result)
+            return filled_outcome(attempt, sent.result, followup=self.followup)
         if isinstance(sent, Unknown):
             order_id = sent.result.order_id if sent.result else None
             ledger.update(attempt.record_id, order_id=order_id, error=sent.reason)  # stays pending
-            return self._outcome(attempt.order, Status.UNKNOWN, sent.reason, attempt, sent.result)
+            return self.unfilled(attempt.order, Status.UNKNOWN, sent.reason, attempt, sent.result)
         if isinstance(sent, NotSent):
             ledger.update(attempt.record_id, status=RecordStatus.FAILED, error=sent.reason)
-            return self._outcome(attempt.order, Status.SKIPPED, sent.reason, attempt)
+            return self.unfilled(attempt.order, Status.SKIPPED, sent.reason, attempt)
         if isinstance(sent, NeverPlaced):
             ledger.update(attempt.record_id, status=RecordStatus.FAILED, error=sent.reason)
             if tries.resent:
-                return self._outcome(attempt.order, Status.SKIPPED, sent.reason, attempt)
+                return self.unfilled(attempt.order, Status.SKIPPED, sent.reason, attempt)
             tries.resent = True
             logger.info("%s never reached the exchange; sending it once more", attempt.client_id)
             return attempt.order
         ledger.update(attempt.record_id, status=RecordStatus.REJECTED, error=str(sent.error))
-        return self._react(attempt, sent, tries)
+        return react(self, attempt, sent, tries)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -352,37 +339,9 @@ class OrderJob:
     def _window(self) -> float:
         return max(self.ctx.reconcile_window_s, 0.0)
 
-    # -- reacting to a refusal -----------------------------------------------------------
+    # -- re-planning (a refusal's reactions: sell.refusal) -----------------------------
 
-    def _react(
-        self, attempt: Attempt, refused: Refused, tries: Tries
-    ) -> PlannedOrder | OrderOutcome | str:
-        order = attempt.order
-        reason = str(refused.error)
-        if refused.kind == "filter":
-            if tries.filter_retry:
-                return f"still rejected after refreshing the market rules: {reason}"
-            tries.filter_retry = True
-            rules = self.state.fresh_rules()
-            if isinstance(rules, str):
-                return f"{reason}; {rules}"
-            return self._explain(self._replan(order, markets=rules, tries=tries), reason)
-        if refused.kind == "halted":
-            tries.excluded.add(order.symbol)
-            return self._explain(self._replan(order, tries=tries), reason)
-        if refused.kind == "insufficient":
-            if tries.insufficient_retry:
-                return f"still not enough free {order.asset}: {reason}"
-            tries.insufficient_retry = True
-            try:
-                balances = self.state.read_balances()
-            except ExchangeError as err:
-                return f"{reason}; balances could not be read again: {err}"
-            free = next((b.free for b in balances if b.asset == order.asset), ZERO)
-            return self._explain(self._replan(order, free=free, tries=tries), reason)
-        return self._outcome(order, Status.REJECTED, reason, attempt)
-
-    def _replan(
+    def replan(
         self,
         order: PlannedOrder,
         *,
@@ -390,6 +349,8 @@ class OrderJob:
         free: Decimal | None = None,
         tries: Tries | None = None,
     ) -> PlannedOrder | str:
+        """The order planned again from this run's view of the account (after a refusal, or
+        rules another order refreshed), or why the asset cannot be sold now."""
         return replan_asset(
             order,
             self.state.snapshot(),
@@ -400,52 +361,15 @@ class OrderJob:
             quotes=self.quotes,
         )
 
-    @staticmethod
-    def _explain(replanned: PlannedOrder | str, rejection: str) -> PlannedOrder | str:
-        if isinstance(replanned, str):
-            return f"{replanned} (after: {rejection})"
-        return replanned
+    # -- outcomes (sell.outcomes) ----------------------------------------------------------
 
-    # -- outcomes ------------------------------------------------------------------------
-
-    def _filled(self, attempt: Attempt, result: OrderResult) -> OrderOutcome:
-        order = attempt.order
-        return OrderOutcome(
-            asset=order.asset,
-            market=result.symbol,
-            qty=order.qty,
-            status=outcome_status(result),
-            client_order_id=attempt.client_id,
-            filled_qty=result.filled_qty,
-            proceeds=result.quote_qty,
-            fee=result.fee,
-            fee_asset=result.fee_asset,
-            residual=order.residual + (order.qty - result.filled_qty),
-            error=final_error(result),
-            quote_asset=order.quote_asset,
-            order_id=result.order_id,
-            followup=self.followup,
-            record_id=attempt.record_id,
-        )
-
-    def _outcome(
+    def unfilled(
         self,
         order: PlannedOrder,
         status: Status,
         error: str,
         attempt: Attempt | None = None,
         result: OrderResult | None = None,
-    ) -> OrderOutcome:
-        return OrderOutcome(
-            asset=order.asset,
-            market=order.symbol,
-            qty=order.qty,
-            status=status,
-            client_order_id=attempt.client_id if attempt else None,
-            residual=order.residual + order.qty,
-            error=error,
-            quote_asset=order.quote_asset,
-            order_id=result.order_id if result else None,
-            followup=self.followup,
-            record_id=attempt.record_id if attempt else None,
-        )
+    ) -> ActionOutcome:
+        """The outcome of an order that did not fill for sure (skipped, rejected, unknown)."""
+        return unfilled_outcome(order, status, error, attempt, result, followup=self.followup)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, OrderResult
+from dustsweep.core.routes import Route
 from dustsweep.errors import (
     Banned,
     ClockSkew,
@@ -26,10 +27,10 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.run.retry import backoff
 from dustsweep.sell.shared import ban_message
-from dustsweep.sell.types import OrderOutcome
+from dustsweep.sell.steps import final_error, outcome_status
 from dustsweep.storage.records import Record, RecordStatus
 
 if TYPE_CHECKING:
@@ -160,29 +161,12 @@ def record_final(ledger: Ledger, record_id: int, result: OrderResult) -> None:
     ledger.update(record_id, **changes)
 
 
-def outcome_status(result: OrderResult) -> Status:
-    """An exchange order status as an outcome status (cancelled with nothing done: rejected)."""
-    if result.status == "filled":
-        return Status.FILLED
-    if result.status == "partially_filled" or result.filled_qty > 0:
-        return Status.PARTIALLY_FILLED
-    return Status.REJECTED
-
-
-def final_error(result: OrderResult) -> str | None:
-    if result.status == "filled":
-        return None
-    if result.filled_qty > 0:
-        return f"only {format(result.filled_qty, 'f')} filled (not enough liquidity)"
-    return f"{result.status} by the exchange with nothing executed"
-
-
 # --------------------------------------------------------------------------- pending records
 
 
 def reconcile_pending(
     ctx: RunContext, *, now: Callable[[], datetime] | None = None
-) -> list[OrderOutcome]:
+) -> list[ActionOutcome]:
     """Settle every pending ORDER record of this exchange/account; run it before planning.
 
     Found final -> the record gets the fill. Not found for the rest of the window (counted
@@ -221,7 +205,7 @@ class _PendingSettler:
             return f"the clock could not be synchronised: {err}"
         return None
 
-    def settle(self, record: Record) -> OrderOutcome:
+    def settle(self, record: Record) -> ActionOutcome:
         if self.stopped is not None:
             return _from_record(record, Status.UNKNOWN, self.stopped)
         if not record.market or not record.client_id:
@@ -241,7 +225,7 @@ class _PendingSettler:
             return _from_record(record, Status.UNKNOWN, found.stopped or _no_answer(found))
         return self._not_found(record, age + found.waited_s)
 
-    def _not_found(self, record: Record, asked_s: float) -> OrderOutcome:
+    def _not_found(self, record: Record, asked_s: float) -> ActionOutcome:
         what = (
             f"{self.ctx.exchange_name} does not know order {record.client_id} "
             f"{_seconds(asked_s)} after it was recorded"
@@ -294,33 +278,35 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.0f} min"
 
 
-def _from_record(record: Record, status: Status, error: str) -> OrderOutcome:
-    return OrderOutcome(
+def _from_record(record: Record, status: Status, error: str) -> ActionOutcome:
+    return ActionOutcome(
+        route=Route.SELL,
         asset=record.asset,
         market=record.market or "",
-        qty=record.qty or ZERO,
+        amount=record.qty or ZERO,
         status=status,
-        client_order_id=record.client_id,
+        client_id=record.client_id,
         error=error,
-        quote_asset=record.received_asset,
-        order_id=record.order_id,
+        received_asset=record.received_asset,
+        exchange_id=record.order_id,
         record_id=record.id,
     )
 
 
-def _from_result(record: Record, result: OrderResult) -> OrderOutcome:
-    return OrderOutcome(
+def _from_result(record: Record, result: OrderResult) -> ActionOutcome:
+    return ActionOutcome(
+        route=Route.SELL,
         asset=record.asset,
         market=result.symbol,
-        qty=record.qty or ZERO,
+        amount=record.qty or ZERO,
         status=outcome_status(result),
-        client_order_id=result.client_id,
+        client_id=result.client_id,
         filled_qty=result.filled_qty,
         proceeds=result.quote_qty,
         fee=result.fee,
         fee_asset=result.fee_asset,
         error=final_error(result),
-        quote_asset=record.received_asset,
-        order_id=result.order_id,
+        received_asset=record.received_asset,
+        exchange_id=result.order_id,
         record_id=record.id,
     )

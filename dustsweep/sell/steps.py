@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dustsweep.run.outcome import Status
+
 if TYPE_CHECKING:
     from dustsweep.core.models import OrderResult
     from dustsweep.core.plan import PlannedOrder
@@ -79,3 +81,25 @@ class Attempt:
     order: PlannedOrder
     client_id: str
     record_id: int
+
+
+# What an exchange's final answer to an order means, wherever it is read (a send, a lookup,
+# the settling of a pending record).
+
+
+def outcome_status(result: OrderResult) -> Status:
+    """An exchange order status as an outcome status (cancelled with nothing done: rejected)."""
+    if result.status == "filled":
+        return Status.FILLED
+    if result.status == "partially_filled" or result.filled_qty > 0:
+        return Status.PARTIALLY_FILLED
+    return Status.REJECTED
+
+
+def final_error(result: OrderResult) -> str | None:
+    """Plain words for an order the exchange did not fill wholly (None: it did)."""
+    if result.status == "filled":
+        return None
+    if result.filled_qty > 0:
+        return f"only {format(result.filled_qty, 'f')} filled (not enough liquidity)"
+    return f"{result.status} by the exchange with nothing executed"

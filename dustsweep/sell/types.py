@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from dustsweep.core.models import ZERO, MarketRules, Snapshot
 from dustsweep.run.context import RunContext
-from dustsweep.run.outcome import Status
+from dustsweep.run.outcome import ActionOutcome, Status
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -47,45 +47,6 @@ class ExecutionContext(RunContext):
     vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class OrderOutcome:
-    """What became of one planned order (or of one pending record, after reconciliation).
-
-    ``qty`` is what was asked; ``filled_qty`` what the exchange executed; ``proceeds`` the gross
-    quote received; ``fee`` is in ``fee_asset``; ``residual`` what stays of the asset after
-    this order. ``error`` is plain words for anything not filled (or only in part).
-    ``followup``: a sale of an intermediate quote the run itself received.
-    """
-
-    asset: str
-    market: str
-    qty: Decimal
-    status: Status  # one of run.outcome.ORDER_STATUSES
-    client_order_id: str | None = None
-    filled_qty: Decimal = ZERO
-    proceeds: Decimal = ZERO
-    fee: Decimal = ZERO
-    fee_asset: str | None = None
-    residual: Decimal = ZERO
-    error: str | None = None
-    quote_asset: str | None = None
-    order_id: str | None = None
-    followup: bool = False
-    record_id: int | None = None
-
-    @property
-    def executed(self) -> bool:
-        """Money moved: the exchange filled some or all of it."""
-        return self.status in {Status.FILLED, Status.PARTIALLY_FILLED}
-
-    @property
-    def net_proceeds(self) -> Decimal:
-        """Quote received after a fee charged in the quote asset."""
-        if self.fee_asset is not None and self.fee_asset == self.quote_asset:
-            return self.proceeds - self.fee
-        return self.proceeds
-
-
 @dataclass
 class SellResult:
     """One account's sell run: every order's outcome (primary orders first, then follow-ups).
@@ -96,7 +57,7 @@ class SellResult:
     plain words (e.g. why the follow-up sale did not happen).
     """
 
-    outcomes: list[OrderOutcome] = field(default_factory=list)
+    outcomes: list[ActionOutcome] = field(default_factory=list)
     clock_offset_ms: int | None = None
     rules_refreshed: bool = False
     refreshed_rules: Mapping[str, MarketRules] | None = None
@@ -104,15 +65,15 @@ class SellResult:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def primary(self) -> list[OrderOutcome]:
+    def primary(self) -> list[ActionOutcome]:
         return [o for o in self.outcomes if not o.followup]
 
     @property
-    def followups(self) -> list[OrderOutcome]:
+    def followups(self) -> list[ActionOutcome]:
         return [o for o in self.outcomes if o.followup]
 
     @property
-    def failed(self) -> list[OrderOutcome]:
+    def failed(self) -> list[ActionOutcome]:
         """Orders that did not fully happen: rejected, skipped, unknown or partly filled."""
         return [o for o in self.outcomes if o.status not in {Status.FILLED, Status.PLANNED}]
 

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
     from dustsweep.config.schema import AccountConfig
     from dustsweep.convert.plan import ConversionPlan
-    from dustsweep.convert.types import ConversionContext, ConversionLineOutcome, ConversionOutcome
+    from dustsweep.convert.types import ConversionContext, ConversionOutcome
     from dustsweep.core.classify import AccountReport
     from dustsweep.core.models import ConversionPreview, ConvertLimit, Snapshot
     from dustsweep.exchanges.base import Credentials
+    from dustsweep.run.outcome import ActionOutcome
     from dustsweep.services.app import AccountHandle, App
     from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
@@ -59,7 +60,7 @@ class AccountConvert:
     snapshot: Snapshot | None = None
     report: AccountReport | None = None
     plan: ConversionPlan | None = None
-    settled: list[ConversionLineOutcome] = field(default_factory=list)
+    settled: list[ActionOutcome] = field(default_factory=list)
     outcome: ConversionOutcome | None = None
     cooldown: CooldownActive | None = None
     note: str | None = None  # why nothing was planned (no target configured...)
@@ -76,7 +77,7 @@ class AccountConvert:
     def actions(self) -> int:
         return len(self.plan.conversions) if self.plan else 0
 
-    def lines(self) -> list[ConversionLineOutcome]:
+    def lines(self) -> list[ActionOutcome]:
         """What to show per asset: the outcome when it ran, else the plan as ``planned`` lines."""
         from dustsweep.convert.execute import planned_conversion_outcomes
 

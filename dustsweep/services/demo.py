@@ -4,8 +4,8 @@ The simulator runs in-process on 127.0.0.1; the accounts are reached through the
 (python-binance and pybit), so what the command prints is exactly what a real user sees: first
 the scan, then the unattended job, ``sweep --yes``, selling and converting on the simulated
 accounts, and the history it wrote. State (rules cache, history, lock) goes to a temporary
-folder, never the user's own.
-This module only runs it; the command renders the result.
+folder, never the user's own. This module only runs it (the sweep itself is handed in by the
+command, so the demo does not depend on the whole sweep stack); the command renders the result.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 from dustsweep.errors import ExitCode
 
 if TYPE_CHECKING:
-    from dustsweep.services.app import AccountScan
+    from collections.abc import Callable
+
+    from dustsweep.services.app import AccountScan, App
     from dustsweep.services.sweep import SweepResult
     from dustsweep.storage.records import Record
 
@@ -56,13 +58,13 @@ def values(scans: Sequence[AccountScan]) -> Values:
     )
 
 
-def run_demo() -> DemoResult:
+def run_demo(sweep: Callable[[App, bool], SweepResult]) -> DemoResult:
+    """Scan the demo accounts, plan their sweep, run it (``sweep``: ``services.sweep.sweep_all``
+    with ``live``), scan again and read the history."""
     from dustsweep.config.load import load_config
     from dustsweep.run.exit import outcome_code, sweep_exit_code
     from dustsweep.services.app import App
     from dustsweep.services.history import read_history
-    from dustsweep.services.runs import money_moving_run
-    from dustsweep.services.sweep import Sweep
     from dustsweep.sim.demo import DEMO_SCENARIO, demo_config_toml
     from dustsweep.sim.run import start_sim
 
@@ -81,10 +83,8 @@ def run_demo() -> DemoResult:
         config = load_config(config_path, env)
         app = App(config, config_path, env, state)
         scans = app.scan([])
-        with money_moving_run(app, live=False) as ledger:
-            plan = Sweep(app, ledger, live=False).run(app.resolve([]))
-        with money_moving_run(app, live=True) as ledger:
-            result = Sweep(app, ledger, live=True).run(app.resolve([]))
+        plan = sweep(app, False)
+        result = sweep(app, True)
         after = app.scan([])
         history = read_history(state, ())
         code = outcome_code([s.error for s in scans]) or sweep_exit_code(result)

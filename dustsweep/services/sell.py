@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from dustsweep.core.models import Snapshot
     from dustsweep.core.plan import PlannedOrder, SellPlan
     from dustsweep.exchanges.base import Credentials
-    from dustsweep.sell.types import ExecutionContext, OrderOutcome, SellResult
+    from dustsweep.run.outcome import ActionOutcome
+    from dustsweep.sell.types import ExecutionContext, SellResult
     from dustsweep.services.app import AccountHandle, App
     from dustsweep.services.runs import ProgressSink
     from dustsweep.storage.ledger import Ledger
@@ -55,7 +56,7 @@ class AccountSell:
     snapshot: Snapshot | None = None
     report: AccountReport | None = None
     plan: SellPlan | None = None
-    reconciled: list[OrderOutcome] = field(default_factory=list)
+    reconciled: list[ActionOutcome] = field(default_factory=list)
     result: SellResult | None = None
     error: DustsweepError | None = None
     vet: Callable[[PlannedOrder], PlannedOrder | str] | None = None  # for follow-up orders
@@ -138,7 +139,7 @@ class SellRun:
             sell.error = exc
         return sell
 
-    def _reconcile(self, handle: AccountHandle) -> list[OrderOutcome]:
+    def _reconcile(self, handle: AccountHandle) -> list[ActionOutcome]:
         from dustsweep.run.context import RunContext
         from dustsweep.sell.reconcile import reconcile_pending
 

@@ -309,3 +309,12 @@ def log_summary(result: SweepResult) -> None:
                 )
         if account.error is not None:
             log.error("%s: %s", account.name, account.error, extra=FILE_ONLY)  # cli: stderr
+
+
+def sweep_all(app: App, live: bool = True) -> SweepResult:
+    """A sweep of every configured account, as ``sweep`` (``live=False``: the plan) or
+    ``sweep --yes`` runs it (the demo)."""
+    from dustsweep.services.runs import money_moving_run
+
+    with money_moving_run(app, live=live) as ledger:
+        return Sweep(app, ledger, live=live).run(app.resolve([]))

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from dustsweep.core.caps import MAX_VALUE_REASON
 from dustsweep.core.classify import classify
 from dustsweep.core.models import Balance, MarketRules, Snapshot
 from dustsweep.core.plan import (
-    MAX_VALUE_REASON,
     PlannedOrder,
     SellPlan,
     plan_followup,
@@ -354,7 +354,7 @@ def test_skip_reasons_are_worded_exactly() -> None:
     p = plan(max_value=D("100"), snap=snapshot({"XRP": "1"}))
     assert p.orders == ()
     cap = Policy()
-    from dustsweep.core.plan import apply_run_cap, per_asset_cap_reason
+    from dustsweep.core.caps import apply_run_cap, per_asset_cap_reason
 
     assert per_asset_cap_reason(None, D("1"), "USDT") == (
         "value unknown, so the --max-value-per-asset cap cannot be checked"

@@ -86,3 +86,12 @@ def test_reading_capabilities_imports_no_sdk() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_config_names_exactly_the_registered_exchanges() -> None:
+    """The config schema checks ``exchange`` against ``names.EXCHANGE_NAMES`` (no registry
+    import there): it must list every adapter the registry opens, in the same order."""
+    from dustsweep.exchanges import EXCHANGES
+    from dustsweep.exchanges.names import EXCHANGE_NAMES
+
+    assert tuple(EXCHANGES) == EXCHANGE_NAMES

@@ -38,6 +38,7 @@ from dustsweep.exchanges.binance.errors import (
     network_failure,
 )
 from dustsweep.exchanges.retry import Endpoint, call_with_retries
+from dustsweep.exchanges.signing import signer_for
 
 T = TypeVar("T")
 
@@ -132,7 +133,7 @@ class BinanceTransport:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 client = self._sdk().client(
                     creds.api_key,
-                    creds.signer(),  # the SDK never holds the secret or the private key
+                    signer_for(creds),  # the SDK never holds the secret or the private key
                     ping=False,  # the default pings production
                     requests_params={"timeout": creds.timeout},
                 )

@@ -10,16 +10,19 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dustsweep.sim.binance.market import UNLIMITED, MarketBook
 from dustsweep.sim.binance.wire import (
     INVALID_SYMBOL,
+    UNLIMITED,
     BinanceError,
     bool_param,
     fixed,
     illegal_chars,
 )
+
+if TYPE_CHECKING:
+    from dustsweep.sim.binance.market import MarketBook
 
 STATUSES = frozenset({"TRADING", "END_OF_DAY", "HALT", "BREAK", "CANCEL_ONLY"})
 DEFAULT_PERMISSIONS = frozenset({"SPOT", "MARGIN", "LEVERAGED"})

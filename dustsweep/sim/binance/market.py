@@ -16,12 +16,10 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from dustsweep.sim.binance.wire import ONE, fixed, to_decimal
+from dustsweep.sim.binance.wire import ONE, UNLIMITED, fixed, to_decimal
 
 # Valuation (dust to BTC/BNB, Convert ratios) crosses through USDT when no direct pair exists.
 BRIDGE_ASSET = "USDT"
-# Liquidity large enough to fill any order: market sells fill completely unless limited.
-UNLIMITED = Decimal("1e30")
 
 
 def _load_json(name: str) -> Any:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dustsweep.sim.binance.accounts import BinanceAccount
-from dustsweep.sim.binance.market import MarketBook
 from dustsweep.sim.binance.wire import (
     INSUFFICIENT_BALANCE,
     ZERO,
@@ -23,6 +21,10 @@ from dustsweep.sim.binance.wire import (
     not_required,
     one_of,
 )
+
+if TYPE_CHECKING:
+    from dustsweep.sim.binance.accounts import BinanceAccount
+    from dustsweep.sim.binance.market import MarketBook
 
 
 def filter_failure(name: str) -> BinanceError:

@@ -17,6 +17,8 @@ from dustsweep.sim.core import SimRequest, SimResponse
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+# Liquidity large enough to fill any order: market sells fill completely unless limited.
+UNLIMITED = Decimal("1e30")
 
 # Binance's own regex for DECIMAL parameters (binance-api.md §1.1).
 DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
