@@ -34,7 +34,7 @@ def print_history(console: Console, records: Sequence[Any]) -> None:
             r.status + (f": {r.error}" if getattr(r, "error", None) else ""),
             r.client_id or r.order_id or "",
         )
-    print_table(console, table, wrap={"Status"})
+    print_table(console, table, wrap={"Status"}, drop=("Id", "Kind", "Fee"))
 
 
 def net_received(record: Any) -> Decimal | None:

@@ -177,7 +177,12 @@ def print_scan(
                 item.reason,
                 *extra,
             )
-        print_table(console, table, wrap={"Reason"})
+        print_table(
+            console,
+            table,
+            wrap={"Reason"},
+            drop=("Convert", "Market", "Sell qty", "Residual", "Locked"),
+        )
         if hidden:
             console.print(f"  ({hidden} larger sellable balance(s) hidden; --all shows them)")
         print_totals(console, quote, scan.report)

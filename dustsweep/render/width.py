@@ -7,6 +7,7 @@ every command is printed through ``print_table`` instead, which holds one rule: 
 columns named by the caller (reasons, notes, errors) may wrap, and never narrower than
 ``TEXT_MIN``; every other column (amounts, symbols, statuses, times, ids) is exactly as wide as
 its longest value. The text columns get the width that is left; when even that does not fit,
+a terminal first leaves out the columns the caller marks as optional (named under the table), then
 the table drops its borders and padding; when it still does not fit, a terminal gets one
 paragraph per row ("Header value" pairs, broken between words) and a pipe or a file gets the
 table wider than its nominal width, since nothing wraps there.
@@ -15,7 +16,7 @@ table wider than its nominal width, since nothing wraps there.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,8 +41,15 @@ def output_width(stream: IO[str], environ: dict[str, str] | None = None) -> int 
     return PIPE_WIDTH
 
 
-def print_table(console: Console, table: Table, wrap: Collection[str] = ()) -> None:
-    """Print ``table`` with every column whole but the ones whose header is in ``wrap``."""
+def print_table(
+    console: Console, table: Table, wrap: Collection[str] = (), drop: Sequence[str] = ()
+) -> None:
+    """Print ``table`` with every column whole but the ones whose header is in ``wrap``.
+
+    ``drop``: headers of columns a terminal too narrow for the whole table may leave out, least
+    useful first (what they hold is also in the reason text, or in ``--json``); a line under the
+    table names them. They are dropped one by one only until the table fits, and only at a
+    terminal: a pipe or a file gets every column."""
     fixed = [c for c in table.columns if _header(c) not in wrap]
     texts = [c for c in table.columns if _header(c) in wrap]
     for column in fixed:
@@ -51,11 +59,20 @@ def print_table(console: Console, table: Table, wrap: Collection[str] = ()) -> N
         column.overflow = "fold"  # a long token (a list of symbols) breaks, never "…"
         column.min_width = min(_longest(column), TEXT_MIN)
     width = console.width
-    if _natural(console, table) > width and _squeeze(table, texts, width) > width:
+    dropped: list[str] = []
+    if console.is_terminal:
+        droppable = [c for name in drop for c in table.columns if _header(c) == name]
+        while droppable and _too_wide(console, table, texts, width):
+            column = droppable.pop(0)
+            table.columns.remove(column)
+            dropped.append(_header(column))
+    if _too_wide(console, table, texts, width):
         _compact(table)
         width = max(width, _squeeze(table, texts, width))
     if width <= console.width:
         console.print(table)
+        if dropped:
+            console.print(f"  ({', '.join(dropped)} left out at this width; --json has them)")
         return
     if console.is_terminal:  # the terminal would break the long lines inside the numbers
         _print_records(console, table)
@@ -66,6 +83,10 @@ def print_table(console: Console, table: Table, wrap: Collection[str] = ()) -> N
         console.print(table, crop=False)
     finally:
         console.width = saved
+
+
+def _too_wide(console: Console, table: Table, texts: list[Column], width: int) -> bool:
+    return _natural(console, table) > width and _squeeze(table, texts, width) > width
 
 
 def _print_records(console: Console, table: Table) -> None:
