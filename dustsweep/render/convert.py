@@ -149,7 +149,12 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                     money(c.received_value),
                     runner_text,
                 )
-            print_table(console, table, wrap={"Route", "Runner-up"})
+            print_table(
+                console,
+                table,
+                wrap={"Route", "Runner-up"},
+                drop=("Runner-up", f"Fee {quote}", "Fee"),
+            )
             totals = plan.totals
             console.print(
                 f"  {len(plan.conversions)} conversion(s): receive {dec(totals.received)} "
@@ -184,7 +189,7 @@ def print_convert_results(console: Console, items: Sequence[Any], summary: bool 
                 line.transfer_id or line.client_id or "",
                 line.error or "",
             )
-        print_table(console, table, wrap={"Note"})
+        print_table(console, table, wrap={"Note"}, drop=("Id", "Route", "Fee"))
         for note in item.outcome.notes:
             console.print(f"  note: {note}")
         if item.cooldown is not None:

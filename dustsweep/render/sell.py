@@ -169,7 +169,7 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
                 money(order.expected_value),
                 "",
             )
-        print_table(console, table)
+        print_table(console, table, drop=("Residual", "Est. fee", "Market"))
         more = f" and {len(sell.followups)} follow-up sale(s)" if sell.followups else ""
         console.print(
             f"  {len(plan.orders)} order(s){more}, expected {money(plan.expected_value)} "
@@ -230,7 +230,7 @@ def print_sell_results(console: Console, sells: Sequence[Any], summary: bool = T
                 dec(o.residual) if o.residual else "",
                 o.error or "",
             )
-        print_table(console, table, wrap={"Note"})
+        print_table(console, table, wrap={"Note"}, drop=("Residual", "Fee", "Market"))
         if sell.result.banned:
             console.print(f"  [red]{sell.result.banned}[/red]")
         for note in sell.result.notes:
