@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any
 
+from dustsweep.core.lots import plain
 from dustsweep.errors import DustsweepError, ExitCode
 
 
@@ -159,14 +160,9 @@ RECORD_COLUMNS = tuple(f.name for f in fields(Record))
 
 
 def _plain(value: Decimal | None) -> str | None:
-    """As ``dec`` in render: no exponent, no trailing zeros, so a Binance "0.04100000" and a
-    Bybit "0.041" read the same in ``history --json``."""
-    if value is None:
-        return None
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+    """No exponent, no trailing zeros, so a Binance "0.04100000" and a Bybit "0.041" read the
+    same in ``history --json``."""
+    return None if value is None else plain(value)
 
 
 def _text(value: Decimal | None) -> str | None:

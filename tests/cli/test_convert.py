@@ -20,12 +20,13 @@ import pytest
 from dustsweep.sim.demo import DEMO_SCENARIO
 from tests.cli.test_scan import accounts_for, keys  # noqa: F401 - fixture
 from tests.conftest import write_config
+from tests.paths import SIM_DATA
 
 pytestmark = pytest.mark.usefixtures("keys")
 
 D = Decimal
 HOUR_MS = 3_600_000
-DATA = Path(__file__).resolve().parents[2] / "dustsweep" / "sim" / "data"
+DATA = SIM_DATA
 
 # Every endpoint that moves money in a small-balance conversion, per exchange.
 CONVERT_POSTS = {

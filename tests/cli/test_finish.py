@@ -16,8 +16,7 @@ import pytest
 
 from dustsweep.sim.demo import DEMO_KEYS, DEMO_SCENARIO
 from tests.conftest import write_config
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 def run_main(config: Path, state: Path, *args: str) -> subprocess.CompletedProcess[str]:

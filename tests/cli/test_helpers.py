@@ -18,8 +18,8 @@ from dustsweep.sim.demo import DEMO_KEYS, DEMO_SCENARIO
 from tests.cli.test_scan import accounts_for, keys  # noqa: F401 - fixture
 from tests.cli.test_startup import run_cli
 from tests.conftest import write_config
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

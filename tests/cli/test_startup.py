@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from dustsweep.errors import ExitCode
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SDKS = frozenset({"binance", "pybit"})
 MARKER = "@@modules@@"
 

@@ -16,8 +16,8 @@ from dustsweep.config.schema import AccountConfig, Config
 from dustsweep.config.secrets import credentials, redacted_dump, select_accounts
 from dustsweep.core.policy import Policy
 from dustsweep.errors import ConfigError, ExitCode
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.toml"
 ACCOUNT = '[[accounts]]\nname = "main"\nexchange = "binance"\n'
 SECRET_KEY = "kEy-Th4t-mUst-n0t-leak"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +20,10 @@ from dustsweep.core.policy import Policy
 from dustsweep.errors import ConversionRejected, CooldownActive, ExitCode
 from tests.convert.test_execute import KEY, SECRET, DeskFactory
 from tests.convert.test_execute import desk as desk  # the fixture
+from tests.paths import SIM_DATA
 
 D = Decimal
-DATA = Path(__file__).resolve().parents[2] / "dustsweep" / "sim" / "data"
+DATA = SIM_DATA
 SB_QUOTE = "/v5/asset/covert/get-quote"
 SB_EXECUTE = "/v5/asset/covert/small-balance-execute"
 SB_HISTORY = "/v5/asset/covert/small-balance-history"

@@ -13,7 +13,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,11 +33,12 @@ from dustsweep.sim.binance.wire import BinanceError
 from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
+from tests.paths import SIM_DATA
 
 D = Decimal
 KEY = "sign-key-0123456789"
 SECRET = "sign-secret-0123456789abcdef"
-DATA = Path(__file__).resolve().parents[2] / "dustsweep" / "sim" / "data"
+DATA = SIM_DATA
 # A real Binance listing with a non-ASCII base asset (2025); Bybit lists such names too.
 ODD_BASE = "币安人生"
 ODD_SYMBOL = f"{ODD_BASE}USDT"

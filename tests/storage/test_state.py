@@ -19,8 +19,8 @@ import pytest
 from dustsweep.core.models import MarketRules
 from dustsweep.errors import ConfigError, ExitCode, LockHeld
 from dustsweep.storage.state import ClockOffsets, RulesCache, RunLock, state_dir
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BINANCE_INFO = REPO / "dustsweep" / "sim" / "data" / "binance-exchangeInfo.json"
 PROD = None
 TESTNET = "https://testnet.binance.vision"

@@ -37,10 +37,11 @@ from dustsweep.exchanges.binance.errors import ORDER, CallContext, from_api_erro
 from dustsweep.exchanges.binance.parse import market_rules, parse_markets, parse_order
 from dustsweep.sim.core import Dialect, FaultPlan, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
+from tests.paths import REAL_FIXTURES, SIM_DATA
 
 # Slices of the real snapshots (tools/trim_fixtures.py), kept in the repository.
-REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
-DATA = Path(__file__).resolve().parents[3] / "dustsweep" / "sim" / "data"
+REAL = REAL_FIXTURES
+DATA = SIM_DATA
 KEY = "demo-key-0123456789"
 SECRET = "demo-secret-0123456789abcdef"
 

@@ -12,7 +12,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from dustsweep.exchanges.binance.adapter import BinanceExchange
 from dustsweep.sim.binance.dialect import BinanceSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
+from tests.paths import REAL_FIXTURES
 
 D = Decimal
 KEY = "conv-key-0123456789"
@@ -31,13 +31,7 @@ DRIBBLET = "/sapi/v1/asset/dribblet"
 ACCEPT = "/sapi/v1/convert/acceptQuote"
 STATUS = "/sapi/v1/convert/orderStatus"
 HOUR_MS = 3_600_000
-EXAMPLES = (
-    Path(__file__).resolve().parents[2]
-    / "fixtures"
-    / "real"
-    / "examples"
-    / "binance-doc-examples-connector-go.json"
-)
+EXAMPLES = REAL_FIXTURES / "examples" / "binance-doc-examples-connector-go.json"
 BALANCES = {"ADA": "100", "XRP": "0.4", "TRX": "3.7", "BNB": "0.1", "USDT": "0"}
 
 

@@ -9,9 +9,8 @@ import os
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.paths import REPO
 
 PROBE = """
 import json, sys

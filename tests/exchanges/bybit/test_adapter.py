@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pybit._helpers
@@ -45,11 +44,12 @@ from dustsweep.exchanges.bybit.wire import Clock, new_session
 from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.core import Dialect, SimRequest, SimResponse
 from dustsweep.sim.server import SimServer
+from tests.paths import REAL_FIXTURES, SIM_DATA
 
 KEY = "dust-key-7f3a51"
 SECRET = "dust-secret-9c1e77"
-DATA = Path(__file__).resolve().parents[3] / "dustsweep" / "sim" / "data"
-REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
+DATA = SIM_DATA
+REAL = REAL_FIXTURES
 WALLET = "/v5/account/wallet-balance"
 CREATE = "/v5/order/create"
 REALTIME = "/v5/order/realtime"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pybit.unified_trading
 
 from dustsweep.exchanges.bybit import sdk_import
+from tests.paths import REPO
 
 PACKAGE = Path(sdk_import.__file__).resolve().parent
-REPO = PACKAGE.parents[2]
 
 PROBE = """
 import json, sys

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,11 @@ from dustsweep.exchanges.base import Credentials
 from dustsweep.exchanges.bybit.adapter import BybitExchange
 from dustsweep.sim.bybit.dialect import BybitSim
 from dustsweep.sim.server import SimServer
+from tests.paths import SIM_DATA
 
 KEY = "quote-key-51f0a2"
 SECRET = "quote-secret-08be93"
-DATA = Path(__file__).resolve().parents[3] / "dustsweep" / "sim" / "data"
+DATA = SIM_DATA
 SB_QUOTE = "/v5/asset/covert/get-quote"
 SB_EXECUTE = "/v5/asset/covert/small-balance-execute"
 
