@@ -66,7 +66,7 @@ def render_scans(
     from dustsweep.run.exit import outcome_code
 
     if as_json:
-        print_json(scan_document(quote, scans))
+        print_json(scan_document(quote, scans), ready=True)  # JSON types only
     elif as_csv:
         write_scan_csv(scans)
     else:

@@ -62,7 +62,8 @@ def totals_row(report: AccountReport) -> dict[str, Any]:
 
 
 def scan_document(quote: str, scans: Sequence[AccountScan]) -> dict[str, Any]:
-    """The ``scan --json`` contract (README "JSON output")."""
+    """The ``scan --json`` contract (README "JSON output"), built of JSON types only (strings
+    for decimals), so that ``print_json`` need not walk it again."""
     accounts = []
     for scan in scans:
         entry: dict[str, Any] = {"name": scan.name, "exchange": scan.exchange}
