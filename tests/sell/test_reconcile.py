@@ -9,6 +9,7 @@ let survive (tests/MUTANTS.md).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -164,6 +165,12 @@ def test_a_rate_limit_waits_its_retry_after_within_the_bound(
     found = ask.lookup.poll("ADAUSDT", CID, 0.2)  # 60 s asked, 7 s the bound
     assert ask.waits.calls == [7.0, 0.2]
     assert found == Lookup(None, True, pytest.approx(7.2), None)  # type: ignore[arg-type]
+    # The default bound is 30 s, and a wait after a back-off adds to it.
+    h.faults.add("http", QUERY[1], method="GET", calls=5, status=429, body=limited, retry_after=60)
+    ask = Lookups(h)
+    found = ask.lookup.poll("ADAUSDT", CID, 0.2)  # call 4: not found; call 5: 429
+    assert ask.waits.calls == [0.2, 30.0] and found.waited_s == pytest.approx(30.2)
+    assert found.not_found is True and found.error is not None and "429" in found.error
 
 
 def test_a_ban_stops_the_lookup_and_keeps_what_was_seen(make_harness: HarnessFactory) -> None:
@@ -225,11 +232,22 @@ def test_average_price_is_quote_over_filled_to_twelve_places() -> None:
     assert str(average_price(result("filled", "4", "2.50"))) == "0.625"
     assert average_price(result("partially_filled", "0.5", "2")) == Decimal(4)
     assert average_price(result("cancelled")) is None
+    assert average_price(result("cancelled", "0.5", "0.25")) == Decimal("0.5")
 
 
 def test_outcome_status_and_error_of_every_final_status() -> None:
     cases = [
         (result("filled", "3", "1"), Status.FILLED, None),
+        (
+            result("partially_filled"),
+            Status.PARTIALLY_FILLED,
+            "partially_filled by the exchange with nothing executed",
+        ),
+        (
+            result("cancelled", "0.00000001", "1"),
+            Status.PARTIALLY_FILLED,
+            "only 0.00000001 filled (not enough liquidity)",  # never an exponent
+        ),
         (
             result("partially_filled", "2.50", "1"),
             Status.PARTIALLY_FILLED,
@@ -252,6 +270,7 @@ def test_outcome_status_and_error_of_every_final_status() -> None:
     [
         ("filled", "3", "filled"),
         ("partially_filled", "2", "partially_filled"),
+        ("partially_filled", "0.5", "partially_filled"),
         ("cancelled", "0", "cancelled"),
         ("rejected", "0", "rejected"),
         ("expired", "0", "failed"),
@@ -330,21 +349,46 @@ def status_of(h: Harness, record_id: int) -> tuple[str, str | None]:
     return record.status, record.error
 
 
-def test_only_pending_order_records_are_settled(make_harness: HarnessFactory) -> None:
+def test_only_pending_order_records_of_this_exchange_and_account_are_settled(
+    make_harness: HarnessFactory,
+) -> None:
     h = make_harness("binance", {"ADA": "12.3456"})
-    conversion = pending(h, kind="conversion")
+    others = [
+        pending(h, kind="conversion"),
+        h.ledger.add(
+            exchange="bybit",
+            account="main",
+            kind="order",
+            asset="ADA",
+            qty=Decimal(1),
+            market="ADAUSDT",
+            client_id="ds-other00000-ADA",
+        ),
+        h.ledger.add(
+            exchange="binance",
+            account="other",
+            kind="order",
+            asset="ADA",
+            qty=Decimal(1),
+            market="ADAUSDT",
+            client_id="ds-other00001-ADA",
+        ),
+    ]
     assert settle(h, 0.0) == []
-    assert h.faults.counts() == {} and status_of(h, conversion)[0] == "pending"
+    assert h.faults.counts() == {}
+    assert [status_of(h, record_id)[0] for record_id in others] == ["pending"] * 3
 
 
 def test_a_found_fill_settles_the_record_with_what_executed(
-    make_harness: HarnessFactory,
+    make_harness: HarnessFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = make_harness("binance", {"ADA": "12.3456"})
     h.dialect.market.set_liquidity("ADAUSDT", "10")
     record_id = pending(h)
     placed = h.exchange.market_sell("ADAUSDT", Decimal("12.3"), CID)
-    [outcome] = settle(h, 0.0)
+    with caplog.at_level(logging.INFO, logger="dustsweep.sell.reconcile"):
+        [outcome] = settle(h, 0.0)
+    assert f"settled pending order {CID}: partially_filled" in caplog.messages
     assert outcome.asset == "ADA" and outcome.market == "ADAUSDT"
     assert outcome.qty == Decimal("12.3") and outcome.filled_qty == Decimal(10)
     assert outcome.status == Status.PARTIALLY_FILLED
@@ -361,10 +405,21 @@ def test_a_found_fill_settles_the_record_with_what_executed(
 
 def test_an_order_still_open_stays_pending(make_harness: HarnessFactory) -> None:
     h = make_harness("binance", {"ADA": "12.3456"})
-    record_id = pending(h)
+    record_id = h.ledger.add(
+        exchange="binance",
+        account="main",
+        kind="order",
+        asset="ADA",
+        qty=Decimal("12.3"),
+        received_asset="USDT",
+        market="ADAUSDT",
+        client_id=CID,
+        order_id="555",
+    )
     h.dialect.open_order("main", "ADAUSDT", "SELL", "12.3", "9", CID)
     [outcome] = settle(h, 0.0, window=0.0)
     assert outcome.status == Status.UNKNOWN and outcome.error == f"order {CID} is still open"
+    assert (outcome.asset, outcome.qty, outcome.order_id) == ("ADA", Decimal("12.3"), "555")
     assert outcome.record_id == record_id and outcome.quote_asset == "USDT"
     assert status_of(h, record_id) == ("pending", None)
 
@@ -466,6 +521,36 @@ def test_not_found_while_the_balance_fell_stays_pending_until_it_is_stale(
     )
     assert outcome.status == Status.SKIPPED and outcome.error == reason
     assert status_of(h, record_id) == ("failed", reason)
+
+
+def test_amounts_in_reasons_never_have_an_exponent(make_harness: HarnessFactory) -> None:
+    h = make_harness("binance", {"ADA": "0.00000001"})  # str() would say 1E-8
+    covered = pending(h, qty="0.00000001")
+    fell = pending(h, qty="0.00000002", cid="ds-deadbeef00-ADA-2")
+    outcomes = settle(h, 600.0)
+    assert outcomes[0].error.endswith(
+        "the free ADA (0.00000001) still covers the 0.00000001 it was for"
+    )
+    assert outcomes[1].error.endswith(
+        "but the free ADA (0.00000001) no longer covers 0.00000002; left pending for the next run"
+    )
+    assert status_of(h, covered)[0] == "failed" and status_of(h, fell)[0] == "pending"
+    [stale] = settle(h, STALE_PENDING_S)
+    assert stale.error is not None
+    assert stale.error.endswith("no longer covers 0.00000002; check the exchange's order history")
+
+
+def test_an_asset_without_any_balance_does_not_cover_the_order(
+    make_harness: HarnessFactory,
+) -> None:
+    h = make_harness("binance", {"XRP": "3"})
+    record_id = pending(h)
+    [outcome] = settle(h, 600.0)
+    assert outcome.status == Status.UNKNOWN and outcome.error is not None
+    assert outcome.error.endswith(
+        "but the free ADA (0) no longer covers 12.3; left pending for the next run"
+    )
+    assert status_of(h, record_id)[0] == "pending"
 
 
 def test_unreadable_balances_leave_the_record_pending(make_harness: HarnessFactory) -> None:
