@@ -1,0 +1,222 @@
+"""The less travelled paths of one order (sell/order.py), through ``execute_sells``.
+
+Each test drives the real Binance adapter (python-binance) against the simulator with a fault
+that sends the order down one path, and checks the outcome's status and reason, the ledger
+records and what the exchange ended with. They go through the public ``execute_sells``, so
+they hold however the order job is split into modules. Each was written for mutants that
+the other sell tests let survive (tests/MUTANTS.md).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dustsweep.core.policy import Policy
+from dustsweep.run.outcome import Status
+from dustsweep.sell.execute import execute_sells
+from dustsweep.sell.types import SellResult
+from tests.sell.test_execute import Harness, HarnessFactory, by_asset
+from tests.sell.test_execute import make_harness as make_harness  # the fixture
+
+QUERY = ("GET", "/api/v3/order")
+ACCOUNT = ("GET", "/api/v3/account")
+LIMITED = {"code": -1003, "msg": "Too many requests."}
+SKEW = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+INSUFFICIENT = {"code": -2010, "msg": "Account has insufficient balance for requested action."}
+FILTER = {"code": -1013, "msg": "Filter failure: NOTIONAL"}
+CLOSED = {"code": -2010, "msg": "Market is closed."}
+
+
+def ada(make: HarnessFactory) -> Harness:
+    return make("binance", {"ADA": "12.3456"})
+
+
+def sell_after_planning(h: Harness, *faults: dict[str, object]) -> SellResult:
+    """Plan from the exchange, then inject ``faults`` (so planning reads are untouched) and
+    sell, one order at a time."""
+    snap, plan = h.plan()
+    assert plan.orders
+    for fault in faults:
+        options = dict(fault)
+        h.faults.add(str(options.pop("kind")), str(options.pop("path")), **options)  # type: ignore[arg-type]
+    return execute_sells(plan, h.context(snap, concurrency=1))
+
+
+def statuses(h: Harness) -> list[str]:
+    return [r.status for r in h.records()]
+
+
+def test_a_rate_limit_that_keeps_coming_skips_the_order_after_three_waits(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("http", h.order_path, method="POST", status=429, body=LIMITED, retry_after=1)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED
+    assert outcome.error == "still rate limited by binance after 3 waits"
+    assert h.faults.count("POST", h.order_path) == 4  # the first send and three after waits
+    assert h.sleep.calls.count(1.0) >= 3
+    assert statuses(h) == ["failed"] and h.orders_placed() == 0
+
+
+def test_a_clock_still_rejected_after_synchronising_skips_the_order(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("http", h.order_path, method="POST", status=400, body=SKEW)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert outcome.error.endswith("; the clock is still rejected")
+    assert "recvWindow" in outcome.error
+    assert h.faults.count("POST", h.order_path) == 2  # once more after measuring the clock
+    assert h.faults.count("GET", "/api/v3/time") == 1
+    assert statuses(h) == ["failed"] and h.orders_placed() == 0
+
+
+def test_not_enough_balance_twice_gives_up_with_the_reason(make_harness: HarnessFactory) -> None:
+    h = ada(make_harness)
+    h.faults.add("http", h.order_path, method="POST", status=400, body=INSUFFICIENT)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert outcome.error.startswith("still not enough free ADA: ")
+    assert "insufficient balance" in outcome.error
+    assert h.faults.count("POST", h.order_path) == 2
+    assert statuses(h) == ["rejected", "rejected"] and h.free("ADA") == Decimal("12.3456")
+
+
+def test_balances_unreadable_after_a_balance_refusal_skip_the_order(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    result = sell_after_planning(
+        h,
+        {
+            "kind": "http",
+            "path": h.order_path,
+            "method": "POST",
+            "status": 400,
+            "body": INSUFFICIENT,
+        },
+        {"kind": "http", "path": ACCOUNT[1], "method": "GET", "status": 503},
+    )
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert "; balances could not be read again: " in outcome.error
+    assert outcome.error.startswith("binance account main: order rejected") or (
+        "insufficient balance" in outcome.error.split("; balances")[0]
+    )
+    assert h.faults.count("POST", h.order_path) == 1 and statuses(h) == ["rejected"]
+
+
+def test_a_filter_refusal_after_fresh_rules_gives_up(make_harness: HarnessFactory) -> None:
+    h = ada(make_harness)
+    h.faults.add("http", h.order_path, method="POST", status=400, body=FILTER)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert outcome.error.startswith("still rejected after refreshing the market rules: ")
+    assert len(h.refreshes) == 1 and result.rules_refreshed
+    assert h.faults.count("POST", h.order_path) == 2
+    assert statuses(h) == ["rejected", "rejected"]
+
+
+def test_rules_that_cannot_be_refreshed_skip_the_order(make_harness: HarnessFactory) -> None:
+    h = ada(make_harness)
+    result = sell_after_planning(
+        h,
+        {"kind": "http", "path": h.order_path, "method": "POST", "status": 400, "body": FILTER},
+        {"kind": "http", "path": "/api/v3/exchangeInfo", "method": "GET", "status": 503},
+    )
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert "Filter failure: NOTIONAL" in outcome.error
+    assert "; market rules could not be refreshed: " in outcome.error
+    assert h.faults.count("POST", h.order_path) == 1 and not result.rules_refreshed
+
+
+def test_an_order_is_sent_at_most_six_times(make_harness: HarnessFactory) -> None:
+    """A balance refusal (re-planned on the same market), then "closed" on every market it is
+    re-planned onto: the sixth send is the last, though a sixth market is left."""
+    quotes = ("USDT", "TUSD", "FDUSD", "BTC", "BNB", "ETH")  # XRP trades into all six
+    policy = Policy(quote="USDT", dust_threshold="20", sell_quotes=quotes)
+    h = make_harness("binance", {"XRP": "9"}, policy=policy)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=INSUFFICIENT)
+    h.faults.add("http", h.order_path, method="POST", calls=range(2, 9), status=400, body=CLOSED)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED
+    assert outcome.error == "gave up after too many attempts"
+    assert h.faults.count("POST", h.order_path) == 6
+    assert statuses(h) == ["rejected"] * 6
+    markets = [r.market for r in h.records()]
+    assert markets[0] == markets[1] and len(set(markets)) == 5
+    assert h.free("XRP") == Decimal(9)
+
+
+def test_a_lost_order_with_unreadable_balances_stays_pending(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    result = sell_after_planning(
+        h,
+        {"kind": "drop", "path": h.order_path, "method": "POST", "calls": 1},
+        {"kind": "http", "path": ACCOUNT[1], "method": "GET", "status": 503},
+    )
+    [outcome] = result.outcomes
+    assert outcome.status == Status.UNKNOWN and outcome.error is not None
+    cid = outcome.client_order_id
+    assert f"; binance did not know order {cid} for 0.5 s, and balances could not be read: " in (
+        outcome.error
+    )
+    assert statuses(h) == ["pending"] and h.faults.count("POST", h.order_path) == 1
+
+
+def test_a_lost_order_whose_asset_fell_meanwhile_stays_pending(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    h.faults.add("action", QUERY[1], method="GET", calls=1, action=lambda: h.set_free("ADA", "12"))
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.UNKNOWN and outcome.error is not None
+    assert outcome.error.endswith(
+        "but the free ADA fell from 12.34560000 to 12.00000000; left pending"
+    )
+    assert statuses(h) == ["pending"] and h.faults.count("POST", h.order_path) == 1
+    assert h.free("ADA") == Decimal(12)
+
+
+def test_a_lost_order_the_exchange_cannot_be_asked_about_says_so(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    h.faults.add("http", QUERY[1], method="GET", status=503)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.UNKNOWN and outcome.error is not None
+    assert "; the exchange could not be asked (" in outcome.error and "503" in outcome.error
+    record = h.records()[0]
+    assert record.status == "pending" and record.error == outcome.error
+
+
+def test_a_lost_order_never_placed_is_resent_once_with_the_reason_recorded(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    _plan, result = h.execute(concurrency=1)
+    outcome = by_asset(result)["ADA"]
+    assert outcome.status == Status.FILLED
+    first, second = h.records()
+    assert first.status == "failed" and second.status == "filled"
+    assert first.error is not None and first.error.endswith(
+        f"; never placed: binance did not know order {first.client_id} for 0.5 s "
+        "and the free ADA did not fall"
+    )
+    assert second.client_id == f"{first.client_id}-2" == outcome.client_order_id
+    assert outcome.residual == Decimal("0.0456") and h.free("ADA") == Decimal("0.0456")
