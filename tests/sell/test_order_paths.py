@@ -9,7 +9,10 @@ the other sell tests let survive (tests/MUTANTS.md).
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
+
+import pytest
 
 from dustsweep.core.policy import Policy
 from dustsweep.run.outcome import Status
@@ -219,3 +222,123 @@ def test_a_lost_order_never_placed_is_resent_once_with_the_reason_recorded(
     )
     assert second.client_id == f"{first.client_id}-2" == outcome.client_order_id
     assert outcome.residual == Decimal("0.0456") and h.free("ADA") == Decimal("0.0456")
+
+
+# ---------------------------------------------------------------------------- second round
+
+
+def test_a_retry_after_equal_to_the_bound_is_waited_out(make_harness: HarnessFactory) -> None:
+    h = ada(make_harness)
+    h.faults.add(
+        "http", h.order_path, method="POST", calls=1, status=429, body=LIMITED, retry_after=3
+    )
+    _plan, result = h.execute(concurrency=1, max_rate_wait_s=3.0)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.FILLED and 3.0 in h.sleep.calls
+    assert h.faults.count("POST", h.order_path) == 2 and statuses(h) == ["filled"]
+
+
+def test_a_rate_limited_order_that_cannot_be_checked_keeps_the_429_as_its_reason(
+    make_harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=429, body=LIMITED)
+    h.faults.add("http", QUERY[1], method="GET", status=503)
+    with caplog.at_level(logging.INFO, logger="dustsweep.sell.order"):
+        _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.UNKNOWN and outcome.error is not None
+    reason, _sep, rest = outcome.error.partition("; the exchange could not be asked (")
+    assert "Too many requests." in reason and "429" in reason and "503" in rest
+    assert statuses(h) == ["pending"] and h.faults.count("POST", h.order_path) == 1
+    cid = outcome.client_order_id
+    assert f"rate limited; waiting 1.0 s before checking {cid}" in caplog.messages
+
+
+def test_a_partial_fill_outcome_names_the_order_record_and_shortfall(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.dialect.market.set_liquidity("ADAUSDT", "10")
+    _plan, result = h.execute(concurrency=1)
+    outcome = by_asset(result)["ADA"]
+    [record] = h.records()
+    assert outcome.status == Status.PARTIALLY_FILLED
+    assert outcome.qty == Decimal("12.3") and outcome.filled_qty == Decimal(10)
+    assert outcome.error == "only 10.00000000 filled (not enough liquidity)"
+    assert outcome.order_id == record.order_id is not None and outcome.record_id == record.id
+    assert outcome.residual == Decimal("2.3456") and h.free("ADA") == Decimal("2.3456")
+
+
+def test_an_order_refused_for_another_reason_keeps_its_id_and_record(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    other = {"code": -2010, "msg": "This action is disabled on this account."}
+    h.faults.add("http", h.order_path, method="POST", status=400, body=other)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    [record] = h.records()
+    assert outcome.status == Status.REJECTED and record.status == "rejected"
+    assert outcome.client_order_id == record.client_id and outcome.record_id == record.id
+
+
+def test_markets_found_closed_stay_excluded_after_a_later_refusal(
+    make_harness: HarnessFactory,
+) -> None:
+    """Closed on its best market, then a balance or a filter refusal on the next: the re-plan
+    after that must not go back to the closed market."""
+    for second in (INSUFFICIENT, FILTER):
+        h = ada(make_harness)
+        h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=CLOSED)
+        h.faults.add("http", h.order_path, method="POST", calls=2, status=400, body=second)
+        _plan, result = h.execute(concurrency=1)
+        outcome = by_asset(result)["ADA"]
+        markets = [r.market for r in h.records() if r.asset == "ADA"]
+        assert outcome.status == Status.FILLED, outcome
+        assert len(markets) == 3 and markets[0] not in markets[1:], markets
+
+
+def test_a_re_plan_that_finds_nothing_says_which_refusal_led_to_it(
+    make_harness: HarnessFactory,
+) -> None:
+    # The asset is gone when the order arrives: refused, read again, nothing left to sell.
+    h = ada(make_harness)
+    h.faults.add(
+        "action", h.order_path, method="POST", calls=1, action=lambda: h.set_free("ADA", 0)
+    )
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert outcome.error.startswith("no free ADA left (after: ")
+    assert "insufficient balance" in outcome.error
+    assert h.faults.count("POST", h.order_path) == 1
+    # A --to run re-plans only into its own quote: none is left after the market closed.
+    h = ada(make_harness)
+    h.faults.add("http", h.order_path, method="POST", status=400, body=CLOSED)
+    _plan, result = h.execute(concurrency=1, sell_quotes=("USDT",))
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert outcome.error.startswith("no market into USDT (after: ") and "closed" in outcome.error
+    assert h.faults.count("POST", h.order_path) == 1
+
+
+def test_rules_refreshed_by_one_order_re_plan_the_next_before_it_is_sent(
+    make_harness: HarnessFactory,
+) -> None:
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "3"})
+
+    def change_rules() -> None:  # XRP (the smaller value) goes first and is refused
+        h.dialect.set_symbol("XRPUSDT", filters={"NOTIONAL": {"minNotional": "1000"}})
+        h.dialect.set_symbol("ADAUSDT", filters={"LOT_SIZE": {"stepSize": "2"}})
+
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=change_rules)
+    _plan, result = h.execute(concurrency=1)
+    outcomes = by_asset(result)
+    assert result.rules_refreshed and len(h.refreshes) == 1
+    assert next(r.status for r in h.records() if r.asset == "XRP") == "rejected"
+    ada_records = [r for r in h.records() if r.asset == "ADA"]
+    assert outcomes["ADA"].status == Status.FILLED
+    # Re-planned to the new step before it was sent: never refused.
+    # (ADAUSDT now sells only 12 of it, another market sells 12.3).
+    assert [r.status for r in ada_records] == ["filled"] and ada_records[0].market != "ADAUSDT"
