@@ -342,3 +342,70 @@ def test_rules_refreshed_by_one_order_re_plan_the_next_before_it_is_sent(
     # Re-planned to the new step before it was sent: never refused.
     # (ADAUSDT now sells only 12 of it, another market sells 12.3).
     assert [r.status for r in ada_records] == ["filled"] and ada_records[0].market != "ADAUSDT"
+
+
+def test_a_lost_order_found_still_open_stays_pending_with_its_order_id(
+    make_harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The send was lost, but the exchange shows an open order under its id (a resting order,
+    as a market order never is): unknown, with the order's id, and every field of the plan."""
+    h = ada(make_harness)
+    cid = "ds-0123456789-ADA"
+    rest = lambda: h.dialect.open_order("main", "ADAUSDT", "SELL", "12.3", "9", cid)  # noqa: E731
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=rest)
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    snap, plan = h.plan()
+    with caplog.at_level(logging.INFO, logger="dustsweep.sell.order"):
+        result = execute_sells(plan, h.context(snap, concurrency=1, run_token="0123456789"))
+    [outcome] = result.outcomes
+    [record] = h.records()
+    [resting] = h.dialect.account("main").orders
+    assert outcome.status == Status.UNKNOWN and outcome.client_order_id == cid
+    assert outcome.error is not None and outcome.error.endswith("; the order is still new")
+    assert outcome.order_id == str(resting.order_id) == record.order_id
+    assert (outcome.asset, outcome.market, outcome.qty) == ("ADA", "ADAUSDT", Decimal("12.3"))
+    assert outcome.residual == Decimal("12.3456") and outcome.quote_asset == "USDT"
+    assert outcome.followup is False and outcome.record_id == record.id
+    assert record.status == "pending" and record.error == outcome.error
+    assert any(m.startswith(f"{cid}: outcome unknown (") for m in caplog.messages)
+
+
+def test_a_dry_run_outcome_is_the_plan_order(make_harness: HarnessFactory) -> None:
+    from dustsweep.sell.execute import planned_outcomes
+
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "3"})
+    _snap, plan = h.plan()
+    outcomes = planned_outcomes(plan)
+    assert len(outcomes) == len(plan.orders) == 2
+    for order, outcome in zip(plan.orders, outcomes, strict=True):
+        assert outcome.status == Status.PLANNED
+        assert (outcome.asset, outcome.market, outcome.qty) == (
+            order.asset,
+            order.symbol,
+            order.qty,
+        )
+        assert (outcome.proceeds, outcome.fee) == (order.expected_proceeds, order.est_fee)
+        assert outcome.fee_asset == outcome.quote_asset == order.quote_asset
+        assert outcome.residual == order.residual
+    assert h.orders_sent() == 0
+
+
+def test_a_received_quote_too_small_to_sell_on_is_noted(make_harness: HarnessFactory) -> None:
+    h = ada(make_harness)
+    h.dialect.set_symbol("ADAUSDT", status="HALT")  # ADA goes to another quote
+    _snap, plan = h.plan()
+    assert plan.orders[0].quote_asset != "USDT"
+    quote = plan.orders[0].quote_asset
+    # Raise the minimum of every market of the received quote out of reach.
+    for symbol, rules in h.snapshot().markets.items():
+        if rules.base == quote:
+            h.dialect.set_symbol(symbol, filters={"NOTIONAL": {"minNotional": "100000"}})
+    snap, plan = h.plan()
+    assert plan.orders[0].quote_asset == quote
+    result = execute_sells(plan, h.context(snap, concurrency=1))
+    assert by_asset(result)["ADA"].status == Status.FILLED and not result.followups
+    free = h.free(quote)
+    assert f"{quote} received ({format(free, 'f')} free) is not sold on into USDT: " in (
+        "\n".join(result.notes)
+    )
+    assert any(n.endswith("too small for its markets, kept, or no market") for n in result.notes)
