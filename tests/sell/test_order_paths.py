@@ -18,6 +18,8 @@ from dustsweep.core.policy import Policy
 from dustsweep.run.outcome import Status
 from dustsweep.sell.execute import execute_sells
 from dustsweep.sell.types import SellResult
+from dustsweep.storage.ledger import Ledger
+from dustsweep.storage.records import LedgerError
 from tests.sell.test_execute import Harness, HarnessFactory, by_asset
 from tests.sell.test_execute import make_harness as make_harness  # the fixture
 
@@ -409,3 +411,50 @@ def test_a_received_quote_too_small_to_sell_on_is_noted(make_harness: HarnessFac
         "\n".join(result.notes)
     )
     assert any(n.endswith("too small for its markets, kept, or no market") for n in result.notes)
+
+
+class FailingLedger(Ledger):
+    """Cannot record a filled order: raises ``error`` instead."""
+
+    error: Exception = LedgerError("history.sqlite3: database or disk is full")
+
+    def update(self, record_id: int, **changes: object) -> None:
+        if changes.get("status") == "filled":
+            raise self.error
+        super().update(record_id, **changes)
+
+
+class BrokenLedger(FailingLedger):
+    error = RuntimeError("boom")
+
+
+@pytest.mark.parametrize(
+    ("ledger_class", "reason"),
+    [
+        (FailingLedger, "history.sqlite3: database or disk is full"),
+        (BrokenLedger, "internal error: boom"),
+    ],
+)
+def test_an_order_that_cannot_be_recorded_stays_pending_and_stops_the_run_only_for_the_history(
+    make_harness: HarnessFactory, ledger_class: type[FailingLedger], reason: str
+) -> None:
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "3"})
+    snap, plan = h.plan()
+    ledger = ledger_class(h.ledger.path)
+    try:
+        result = execute_sells(plan, h.context(snap, concurrency=1, ledger=ledger, followup=False))
+    finally:
+        ledger.close()
+    first, second = result.outcomes  # XRP (the smaller value) went first
+    assert first.asset == "XRP" and first.status == Status.UNKNOWN
+    assert first.error == f"{reason}; its ledger record stays pending for the next run"
+    assert first.market == "XRPUSDT" and first.qty == Decimal(3)
+    assert first.residual == Decimal(3) and first.quote_asset == "USDT"
+    assert first.client_order_id is not None and first.record_id is not None
+    assert h.free("XRP") == 0  # it did sell: the next run settles the pending record
+    if ledger_class is FailingLedger:  # the history cannot record: nothing more is sent
+        assert second.status == Status.SKIPPED and second.error == reason
+        assert h.free("ADA") == Decimal("12.3456") and h.orders_placed() == 1
+    else:  # one order's bug is that order's outcome; the others go on
+        assert second.asset == "ADA" and second.error is not None
+        assert h.orders_placed() == 2
