@@ -458,3 +458,32 @@ def test_an_order_that_cannot_be_recorded_stays_pending_and_stops_the_run_only_f
     else:  # one order's bug is that order's outcome; the others go on
         assert second.asset == "ADA" and second.error is not None
         assert h.orders_placed() == 2
+
+
+BYBIT_QUERY = ("GET", "/v5/order/realtime")
+
+
+def test_an_order_accepted_but_not_yet_final_is_read_back(make_harness: HarnessFactory) -> None:
+    """Bybit answers a new order with its ids only, and the adapter's own read-back failed:
+    the order job reads it back itself."""
+    h = make_harness("bybit", {"XRP": "3"})
+    h.faults.add("http", BYBIT_QUERY[1], method="GET", calls=(1, 2, 3), status=503)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    [record] = h.records()
+    assert outcome.status == Status.FILLED and outcome.filled_qty == Decimal(3)
+    assert record.status == "filled" and h.orders_placed() == 1 and h.free("XRP") == 0
+
+
+def test_an_order_accepted_that_cannot_be_read_back_stays_pending(
+    make_harness: HarnessFactory,
+) -> None:
+    h = make_harness("bybit", {"XRP": "3"})
+    h.faults.add("http", BYBIT_QUERY[1], method="GET", status=503)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    [record] = h.records()
+    assert outcome.status == Status.UNKNOWN
+    assert outcome.error == f"order {outcome.client_order_id} was accepted but is still new"
+    assert outcome.order_id is not None and outcome.order_id == record.order_id
+    assert record.status == "pending" and h.orders_placed() == 1
