@@ -369,7 +369,8 @@ def test_a_lost_order_found_still_open_stays_pending_with_its_order_id(
     assert outcome.residual == Decimal("12.3456") and outcome.quote_asset == "USDT"
     assert outcome.followup is False and outcome.record_id == record.id
     assert record.status == "pending" and record.error == outcome.error
-    assert any(m.startswith(f"{cid}: outcome unknown (") for m in caplog.messages)
+    reason = outcome.error.removesuffix("; the order is still new")
+    assert f"{cid}: outcome unknown ({reason}); asking the exchange" in caplog.messages
 
 
 def test_a_dry_run_outcome_is_the_plan_order(make_harness: HarnessFactory) -> None:
@@ -487,3 +488,60 @@ def test_an_order_accepted_that_cannot_be_read_back_stays_pending(
     assert outcome.error == f"order {outcome.client_order_id} was accepted but is still new"
     assert outcome.order_id is not None and outcome.order_id == record.order_id
     assert record.status == "pending" and h.orders_placed() == 1
+
+
+def test_a_lost_order_whose_asset_another_unsettled_order_touches_stays_pending(
+    make_harness: HarnessFactory,
+) -> None:
+    """ADA -> BTC is lost and cannot be checked (unknown: ADA and BTC stay "in flight"); then
+    BTC -> USDT is lost too. The exchange does not know it, but BTC's balance proves nothing
+    while the first order may still credit BTC: pending, never re-sent."""
+    policy = Policy(quote="USDT", dust_threshold="20", sell_quotes=("USDT", "BTC"))
+    h = make_harness("binance", {"ADA": "15", "BTC": "0.00015"}, policy=policy)
+    h.dialect.set_symbol("ADAUSDT", status="HALT")
+    snap, plan = h.plan()
+    assert [(o.asset, o.quote_asset) for o in plan.orders] == [("ADA", "BTC"), ("BTC", "USDT")]
+    h.faults.add("drop", h.order_path, method="POST", calls=(1, 2))
+    h.faults.add("http", QUERY[1], method="GET", calls=range(1, 10), status=503)  # ADA's checks
+    result = execute_sells(plan, h.context(snap, concurrency=1, followup=False))
+    ada_outcome, btc_outcome = result.outcomes
+    assert ada_outcome.status == btc_outcome.status == Status.UNKNOWN
+    assert ada_outcome.error is not None and "could not be asked" in ada_outcome.error
+    assert btc_outcome.error is not None and btc_outcome.error.endswith(
+        ", but other orders of this run moved BTC meanwhile, so its balance proves nothing; "
+        "left pending for the next run"
+    )
+    assert f"did not know order {btc_outcome.client_order_id} for " in btc_outcome.error
+    assert statuses(h) == ["pending", "pending"] and h.faults.count("POST", h.order_path) == 2
+
+
+def test_a_re_plan_after_fresh_rules_that_finds_nothing_says_which_refusal_led_to_it(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    symbols = [s for s, r in h.snapshot().markets.items() if r.base == "ADA"]
+
+    def raise_minimums() -> None:
+        for symbol in symbols:
+            h.dialect.set_symbol(symbol, filters={"NOTIONAL": {"minNotional": "100000"}})
+
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=raise_minimums)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    _why, _sep, after = outcome.error.partition(" (after: ")
+    assert "NOTIONAL" in after and after.endswith(")") and len(h.refreshes) == 1
+
+
+def test_a_follow_up_that_is_refused_is_reported_as_a_follow_up(
+    make_harness: HarnessFactory,
+) -> None:
+    policy = Policy(quote="USDT", sell_quotes=("USDT", "BNB"))
+    h = make_harness("binance", {"ADA": "12.3456"}, policy=policy)
+    h.dialect.set_symbol("ADAUSDT", status="HALT")
+    other = {"code": -2010, "msg": "This action is disabled on this account."}
+    h.faults.add("http", h.order_path, method="POST", calls=2, status=400, body=other)
+    _plan, result = h.execute(concurrency=1)
+    assert by_asset(result)["ADA"].status == Status.FILLED
+    [followup] = result.followups
+    assert followup.asset == "BNB" and followup.status == Status.REJECTED and followup.followup
