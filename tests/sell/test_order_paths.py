@@ -10,10 +10,12 @@ the other sell tests let survive (tests/MUTANTS.md).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
+from dustsweep.core.plan import PlannedOrder
 from dustsweep.core.policy import Policy
 from dustsweep.run.outcome import Status
 from dustsweep.sell.execute import execute_sells
@@ -545,3 +547,106 @@ def test_a_follow_up_that_is_refused_is_reported_as_a_follow_up(
     assert by_asset(result)["ADA"].status == Status.FILLED
     [followup] = result.followups
     assert followup.asset == "BNB" and followup.status == Status.REJECTED and followup.followup
+
+
+# ---------------------------------------------------------------------------- third round
+
+
+def ada_into(make: HarnessFactory, *quotes: str, **kw: object) -> Harness:
+    """ADA that can only be sold into ``quotes`` (its USDT market is halted)."""
+    policy = Policy(quote="USDT", sell_quotes=("USDT", *quotes), **kw)  # type: ignore[arg-type]
+    h = make("binance", {"ADA": "12.3456"}, policy=policy)
+    h.dialect.set_symbol("ADAUSDT", status="HALT")
+    return h
+
+
+def test_a_duplicate_id_never_found_is_settled_like_a_lost_order(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    duplicate = {"code": -2010, "msg": "Duplicate order sent."}
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=duplicate)
+    _plan, result = h.execute(concurrency=1)
+    assert by_asset(result)["ADA"].status == Status.FILLED
+    first, second = h.records()
+    assert first.status == "failed" and second.status == "filled"
+    assert first.error is not None and first.error.startswith("binance account")
+    reason, _sep, proof = first.error.partition("; never placed: ")
+    assert "Duplicate order sent." in reason and proof.endswith("and the free ADA did not fall")
+
+
+def test_a_refusal_of_no_known_kind_is_rejected_with_its_message(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    refused = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+    h.faults.add("http", h.order_path, method="POST", status=401, body=refused)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    [record] = h.records()
+    assert outcome.status == Status.REJECTED and record.status == "rejected"
+    assert outcome.error is not None and "Invalid API-key" in outcome.error
+    assert record.error == outcome.error and h.faults.count("POST", h.order_path) == 1
+
+
+def test_the_reason_of_a_lost_order_is_the_network_failure(make_harness: HarnessFactory) -> None:
+    h = ada(make_harness)
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    h.faults.add("http", QUERY[1], method="GET", status=503)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.error is not None
+    reason = outcome.error.partition("; the exchange could not be asked (")[0]
+    assert "POST /api/v3/order" in reason and outcome.client_order_id in reason
+
+
+def test_follow_ups_are_not_attempted_when_balances_cannot_be_read(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada_into(make_harness, "BNB")
+    snap, plan = h.plan()
+    h.faults.add("http", ACCOUNT[1], method="GET", status=503)
+    result = execute_sells(plan, h.context(snap, concurrency=1))
+    assert by_asset(result)["ADA"].status == Status.FILLED and not result.followups
+    [note] = result.notes
+    assert note.startswith("follow-up sale of BNB not attempted: ") and "503" in note
+
+
+def test_follow_ups_are_not_attempted_once_the_run_is_stopped(
+    make_harness: HarnessFactory,
+) -> None:
+    """ADA is sold into BNB, then the next order meets a ban: the BNB is not sold on."""
+    policy = Policy(quote="USDT", sell_quotes=("USDT", "BNB"))
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "4"}, policy=policy)
+    h.dialect.set_symbol("ADAUSDT", status="HALT")
+    h.faults.ban(418, path=h.order_path, method="POST", call=2, retry_after=120)
+    _plan, result = h.execute(concurrency=1)
+    assert by_asset(result)["ADA"].status == Status.FILLED and not result.followups
+    [note] = [n for n in result.notes if n.startswith("follow-up sale of ")]
+    assert note.startswith("follow-up sale of BNB not attempted: IP banned by binance until ")
+
+
+def test_follow_ups_never_sell_what_the_user_keeps(make_harness: HarnessFactory) -> None:
+    h = ada_into(make_harness, "BNB")
+    _plan, result = h.execute(concurrency=1, never_sell=frozenset({"BNB"}))
+    assert by_asset(result)["ADA"].status == Status.FILLED and not result.followups
+    assert h.free("BNB") > 0
+    assert any(n.startswith("BNB received (") for n in result.notes)
+
+
+def test_follow_ups_pass_the_callers_check(make_harness: HarnessFactory) -> None:
+    h = ada_into(make_harness, "BNB")
+    _plan, result = h.execute(concurrency=1, vet=lambda order: f"{order.symbol} vetoed")
+    assert not result.followups
+    assert "follow-up sale of BNB not attempted: BNBUSDT vetoed" in result.notes
+    h = ada_into(make_harness, "BNB")
+    checked: list[str] = []
+
+    def halve(order: PlannedOrder) -> PlannedOrder:
+        checked.append(order.asset)
+        return replace(order, qty=Decimal("0.010"))
+
+    _plan, result = h.execute(concurrency=1, vet=halve)
+    [followup] = result.followups
+    assert checked == ["BNB"] and followup.status == Status.FILLED
+    assert followup.filled_qty == Decimal("0.010")
