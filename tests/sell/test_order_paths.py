@@ -650,3 +650,54 @@ def test_follow_ups_pass_the_callers_check(make_harness: HarnessFactory) -> None
     [followup] = result.followups
     assert checked == ["BNB"] and followup.status == Status.FILLED
     assert followup.filled_qty == Decimal("0.010")
+
+
+def test_no_follow_ups_when_the_context_says_so(make_harness: HarnessFactory) -> None:
+    h = ada_into(make_harness, "BNB")
+    _plan, result = h.execute(concurrency=1, followup=False)
+    assert by_asset(result)["ADA"].status == Status.FILLED
+    assert not result.followups and result.notes == [] and h.free("BNB") > 0
+
+
+def test_a_follow_up_is_re_planned_only_into_the_policys_quote(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada_into(make_harness, "BNB", "BTC")
+    h.faults.add("http", h.order_path, method="POST", calls=2, status=400, body=CLOSED)
+    _plan, result = h.execute(concurrency=1)
+    [followup] = result.followups
+    assert followup.status == Status.SKIPPED and followup.error is not None
+    assert followup.error.startswith("no market into USDT (after: ")
+    assert h.faults.count("POST", h.order_path) == 2
+
+
+def test_the_lookup_after_a_lost_order_fixes_the_clock_and_bounds_rate_waits(
+    make_harness: HarnessFactory,
+) -> None:
+    h = ada(make_harness)
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    h.faults.add("http", QUERY[1], method="GET", calls=1, status=400, body=SKEW)
+    h.faults.add("http", QUERY[1], method="GET", calls=2, status=429, body=LIMITED, retry_after=60)
+    _plan, result = h.execute(concurrency=1, max_rate_wait_s=3.0)
+    assert by_asset(result)["ADA"].status == Status.FILLED  # confirmed never placed, sent again
+    assert h.faults.count("GET", "/api/v3/time") == 1
+    assert 3.0 in h.sleep.calls and 60.0 not in h.sleep.calls and 30.0 not in h.sleep.calls
+    assert [r.status for r in h.records()] == ["failed", "filled"]
+
+
+def test_an_order_whose_fresh_rules_leave_nothing_to_sell_is_skipped_before_sending(
+    make_harness: HarnessFactory,
+) -> None:
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "3"})
+    symbols = [s for s, r in h.snapshot().markets.items() if r.base in {"ADA", "XRP"}]
+
+    def raise_minimums() -> None:  # XRP goes first, is refused, and the rules are refreshed
+        for symbol in symbols:
+            h.dialect.set_symbol(symbol, filters={"NOTIONAL": {"minNotional": "100000"}})
+
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=raise_minimums)
+    _plan, result = h.execute(concurrency=1)
+    outcome = by_asset(result)["ADA"]
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    assert "minNotional" in outcome.error and outcome.client_order_id is None
+    assert [r.asset for r in h.records()] == ["XRP"]  # ADA was never sent
