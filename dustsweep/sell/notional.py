@@ -53,6 +53,9 @@ class NotionalCheck:
         self.policy = policy
         self.quotes = quotes
         self._prices: dict[str, Decimal | None] = {}
+        # set by a ban answered to a price request: the host takes nothing more this run, so no
+        # order (re-planned or not) is checked or planned any further, each is skipped with it
+        self._banned: str | None = None
 
     def apply(self, plan: SellPlan) -> SellPlan:
         orders: list[PlannedOrder] = []
@@ -87,6 +90,8 @@ class NotionalCheck:
         reason = ""
         current: PlannedOrder | str = order
         while isinstance(current, PlannedOrder):
+            if self._banned is not None:
+                return self._banned  # never re-plan onto another market of a banned host
             problem = self._problem(current)
             if problem is None:
                 return current
@@ -108,7 +113,8 @@ class NotionalCheck:
             try:
                 self._prices[order.symbol] = self.exchange.notional_price(order.symbol)
             except Banned as err:
-                return str(err)  # nothing more may be sent to this host
+                self._banned = str(err)  # nothing more may be sent to this host
+                return self._banned
             except ExchangeError as err:
                 # A side read (already retried by the adapter): the check becomes unknown and
                 # the order goes out as planned. Should it be below the minimum after all, the

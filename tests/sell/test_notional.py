@@ -240,3 +240,19 @@ def test_an_unreadable_average_price_lets_the_order_go_as_planned(
     [message] = [r.getMessage() for r in caplog.records if r.name == "dustsweep.sell.notional"]
     assert message.startswith("ADAUSDT: NOTIONAL minNotional check unknown: ")
     assert "503" in message
+
+
+def test_a_ban_skips_the_order_and_every_later_one_without_re_planning(
+    make_harness: HarnessFactory,
+) -> None:
+    """With several quotes a failed check would re-plan onto another market; after a ban the
+    order is skipped with the ban's reason instead, and so is the next one, unasked."""
+    h = make_harness("binance", {"ADA": "10", "XRP": "3"})
+    snap = h.snapshot()
+    h.faults.ban(418, path=AVG[1], retry_after=120)
+    check = checker(h, snap, ("USDT", "BTC", "ETH", "BNB"))
+    first = check.check(order_on(snap, "ADA", "ADAUSDT", "10", "0.51"))
+    assert isinstance(first, str) and "418" in first
+    second = check.check(order_on(snap, "XRP", "XRPUSDT", "3", "1.7"))
+    assert second == first
+    assert len(h.faults.banned_requests) == 1  # one price request, then nothing at all
