@@ -80,8 +80,9 @@ def test_a_follow_up_planning_that_fails_is_the_sales_error_after_its_fills(
         raise ExchangeError(f"average price of {order.symbol} unreadable")
 
     snap, plan = h.plan()
-    with pytest.raises(ExchangeError, match="^average price of BNBUSDT unreadable$"):
+    with pytest.raises(ExchangeError) as raised:
         execute_sells(plan, h.context(snap, concurrency=1, vet=unreadable))
+    assert str(raised.value) == "average price of BNBUSDT unreadable"
     [record] = h.records()
     assert record.asset == "ADA" and record.status == "filled"
     assert h.free("BNB") > 0 and h.orders_placed() == 1
