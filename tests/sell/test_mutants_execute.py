@@ -14,9 +14,10 @@ import pytest
 
 from dustsweep.core.plan import PlannedOrder
 from dustsweep.core.policy import Policy
+from dustsweep.core.routes import Route
 from dustsweep.errors import ExchangeError
 from dustsweep.run.outcome import Status
-from dustsweep.sell.execute import AccountSale, execute_sells, sale_waves
+from dustsweep.sell.execute import AccountSale, execute_sells, planned_outcomes, sale_waves
 from tests.sell.test_execute import Harness, HarnessFactory, by_asset
 from tests.sell.test_execute import make_harness as make_harness  # the fixture
 
@@ -128,3 +129,10 @@ def test_a_received_asset_gone_before_the_follow_up_is_noted_with_what_is_left(
         "too small for its markets, kept, or no market"
     ]
     assert h.orders_placed() == 1
+
+
+def test_a_dry_run_outcome_is_a_sale(make_harness: HarnessFactory) -> None:
+    h = make_harness("binance", {"ADA": "12.3456"})
+    _snap, plan = h.plan()
+    [outcome] = planned_outcomes(plan)
+    assert outcome.route == Route.SELL and outcome.status == Status.PLANNED

@@ -1,0 +1,102 @@
+"""What the workers of one run share (sell/shared.py): the clock fix and the ban, where
+mutation testing found no test guarding them. Through ``execute_sells`` with the real Binance
+adapter against the simulator, and ``ban_message`` as a pure function.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from dustsweep.errors import Banned
+from dustsweep.run.outcome import Status
+from dustsweep.sell.shared import ban_message
+from tests.sell.test_execute import HarnessFactory
+from tests.sell.test_execute import make_harness as make_harness  # the fixture
+
+SKEW = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+STAMP = "%Y-%m-%d %H:%M:%S UTC"
+
+
+def test_a_clock_that_cannot_be_synchronised_skips_the_order_with_both_reasons(
+    make_harness: HarnessFactory,
+) -> None:
+    h = make_harness("binance", {"ADA": "12.3456"})
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=SKEW)
+    h.faults.add("http", "/api/v3/time", method="GET", status=503)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.SKIPPED and outcome.error is not None
+    skew, _sep, problem = outcome.error.partition("; the clock could not be synchronised: ")
+    assert "recvWindow" in skew and "503" in problem
+    [record] = h.records()
+    assert record.status == "failed" and record.error == outcome.error
+    assert h.faults.count("POST", h.order_path) == 1 and result.clock_offset_ms is None
+    assert h.free("ADA") == Decimal("12.3456")
+
+
+def test_a_synchronised_clock_is_logged_with_the_offset(
+    make_harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make_harness("binance", {"ADA": "12.3456"})
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=SKEW)
+    with caplog.at_level(logging.INFO, logger="dustsweep.sell.shared"):
+        _plan, result = h.execute(concurrency=1)
+    assert result.outcomes[0].status == Status.FILLED
+    assert result.clock_offset_ms is not None
+    logged = [r.getMessage() for r in caplog.records if r.name == "dustsweep.sell.shared"]
+    assert logged == [f"main: clock offset now {result.clock_offset_ms} ms"]
+
+
+def test_a_ban_is_logged_once_with_the_account_and_its_end(
+    make_harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "3"})
+    h.faults.ban(418, path=h.order_path, method="POST", call=1, retry_after=120)
+    with caplog.at_level(logging.WARNING, logger="dustsweep.sell.shared"):
+        _plan, result = h.execute(concurrency=1)
+    assert result.banned is not None
+    assert result.banned.startswith("IP banned by binance until ")
+    logged = [r.getMessage() for r in caplog.records if r.name == "dustsweep.sell.shared"]
+    assert logged == [f"main: {result.banned}"]
+
+
+# ------------------------------------------------------------------ the ban's end, in UTC
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time zone is 9 hours ahead of UTC: the message must not show it."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
+def test_a_ban_end_from_retry_after_is_written_in_utc() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    message = ban_message("binance", Banned("418 I'm a teapot", retry_after=120))
+    after = datetime.now(UTC)
+    prefix, _sep, rest = message.partition(" until ")
+    assert prefix == "IP banned by binance"
+    when, _sep, tail = rest.partition(" UTC")
+    assert tail == "; no further orders were sent"
+    until = datetime.strptime(when, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    assert before + timedelta(seconds=120) <= until <= after + timedelta(seconds=120)
+
+
+@pytest.mark.usefixtures("far_from_utc")
+def test_a_ban_end_from_the_message_is_written_in_utc() -> None:
+    err = Banned("Way too many requests; IP banned until 1700000000000.")
+    end = datetime.fromtimestamp(1_700_000_000, UTC)
+    assert ban_message("binance", err) == (
+        f"IP banned by binance until {end.strftime(STAMP)}; no further orders were sent"
+    )
+    assert end.strftime(STAMP) == "2023-11-14 22:13:20 UTC"
