@@ -15,7 +15,7 @@ import pytest
 
 from dustsweep.errors import Banned
 from dustsweep.run.outcome import Status
-from dustsweep.sell.shared import ban_message
+from dustsweep.sell.shared import OrderPacer, ban_message
 from tests.sell.test_execute import HarnessFactory
 from tests.sell.test_execute import make_harness as make_harness  # the fixture
 
@@ -100,3 +100,71 @@ def test_a_ban_end_from_the_message_is_written_in_utc() -> None:
         f"IP banned by binance until {end.strftime(STAMP)}; no further orders were sent"
     )
     assert end.strftime(STAMP) == "2023-11-14 22:13:20 UTC"
+
+
+# ------------------------------------------------------------------ balances, rules, pacing
+
+
+def test_a_lost_order_whose_asset_is_gone_from_the_balances_stays_pending(
+    make_harness: HarnessFactory,
+) -> None:
+    """Binance leaves a zero balance out of its answer: the asset counts as 0, which fell."""
+    h = make_harness("binance", {"ADA": "12.3456"})
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    h.faults.add(
+        "action", "/api/v3/order", method="GET", calls=1, action=lambda: h.set_free("ADA", 0)
+    )
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.UNKNOWN and outcome.error is not None
+    assert outcome.error.endswith("but the free ADA fell from 12.34560000 to 0; left pending")
+    assert [r.status for r in h.records()] == ["pending"]
+    assert h.faults.count("POST", h.order_path) == 1
+
+
+def test_refreshed_rules_are_handed_back_and_logged(
+    make_harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A filter refusal refreshes the rules: the result carries them (the caller caches them)."""
+    h = make_harness("binance", {"ADA": "12.3456"})
+    refused = {"code": -1013, "msg": "Filter failure: NOTIONAL"}
+
+    def coarser_step() -> None:
+        h.dialect.set_symbol("ADAUSDT", filters={"LOT_SIZE": {"stepSize": "2"}})
+
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=coarser_step)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=refused)
+    with caplog.at_level(logging.INFO, logger="dustsweep.sell.shared"):
+        _plan, result = h.execute(concurrency=1)
+    assert result.rules_refreshed and result.refreshed_rules is not None
+    assert result.refreshed_rules["ADAUSDT"].step == Decimal(2)
+    logged = [r.getMessage() for r in caplog.records if r.name == "dustsweep.sell.shared"]
+    assert logged == ["main: market rules refreshed"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.mark.parametrize(("limit", "window_s"), [(0, 1.0), (1, 0.0), (2, -1.0), (0, 0.0)])
+def test_an_order_rate_needs_a_positive_limit_and_window(limit: int, window_s: float) -> None:
+    clock = Clock()
+    with pytest.raises(ValueError) as raised:
+        OrderPacer(limit, window_s, clock.sleep, clock)
+    assert str(raised.value) == "an order rate needs limit >= 1 and window_s > 0"
+
+
+def test_one_order_per_short_window_is_spaced_by_the_window() -> None:
+    clock = Clock()
+    pacer = OrderPacer(1, 0.5, clock.sleep, clock)
+    assert pacer.wait_turn() == 0
+    assert pacer.wait_turn() == 0.5
+    assert clock.slept == [0.5]
