@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from dustsweep.core.policy import Policy
+from dustsweep.core.routes import Route
 from dustsweep.run.outcome import Status
 from dustsweep.sell.execute import execute_sells
 from dustsweep.storage.ledger import Ledger
@@ -99,7 +100,7 @@ def test_an_order_not_sent_keeps_its_reason_and_record(make_harness: HarnessFact
     _plan, result = h.execute(concurrency=1, max_rate_wait_s=3.0)
     [outcome] = result.outcomes
     [record] = h.records()
-    assert outcome.status == Status.SKIPPED
+    assert outcome.status == Status.SKIPPED and outcome.route == Route.SELL
     assert outcome.error == "rate limited by binance for 60 s; try again later"
     assert record.status == "failed" and record.error == outcome.error
     assert outcome.record_id == record.id and outcome.client_order_id == record.client_id

@@ -10,9 +10,11 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from dustsweep.core.policy import Policy
 from dustsweep.errors import Banned
 from dustsweep.run.outcome import Status
 from dustsweep.sell.shared import OrderPacer, ban_message
@@ -168,3 +170,75 @@ def test_one_order_per_short_window_is_spaced_by_the_window() -> None:
     assert pacer.wait_turn() == 0
     assert pacer.wait_turn() == 0.5
     assert clock.slept == [0.5]
+
+
+# ------------------------------------------------------------------ balances read again
+
+
+INSUFFICIENT = {"code": -2010, "msg": "Account has insufficient balance for requested action."}
+FILTER = {"code": -1013, "msg": "Filter failure: LOT_SIZE"}
+
+
+def test_balances_read_again_leave_an_untouched_asset_as_evidence(
+    make_harness: HarnessFactory,
+) -> None:
+    """XRP's balance refusal makes the run read balances again before ADA was ever sent; ADA's
+    order is then lost and unknown to the exchange, and its free balance (read while no order
+    touched it) did not fall: confirmed never placed, sent once more."""
+    h = make_harness("binance", {"ADA": "12.3456", "XRP": "3"})
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=INSUFFICIENT)
+    h.faults.add("drop", h.order_path, method="POST", calls=3)
+    _plan, result = h.execute(concurrency=1)
+    outcomes = {o.asset: o for o in result.outcomes}
+    assert outcomes["XRP"].status == outcomes["ADA"].status == Status.FILLED
+    ada = [r.status for r in h.records() if r.asset == "ADA"]
+    assert ada == ["failed", "filled"] and h.free("ADA") == Decimal("0.0456")
+
+
+def ada_into_bnb(make: HarnessFactory) -> Any:
+    h = make(
+        "binance", {"ADA": "12.3456"}, policy=Policy(quote="USDT", sell_quotes=("USDT", "BNB"))
+    )
+    h.dialect.set_symbol("ADAUSDT", status="HALT")
+    return h
+
+
+def test_a_lost_follow_up_is_judged_against_the_balance_read_for_it(
+    make_harness: HarnessFactory,
+) -> None:
+    """The follow-up reads balances; its BNB order is lost, and BNB falls meanwhile (spent
+    elsewhere): measured from that read, the fall may be this order: pending, never resent."""
+    h = ada_into_bnb(make_harness)
+    h.faults.add("drop", h.order_path, method="POST", calls=2)
+    h.faults.add(
+        "action", "/api/v3/order", method="GET", calls=1, action=lambda: h.set_free("BNB", "0.001")
+    )
+    _plan, result = h.execute(concurrency=1)
+    [ada] = result.primary
+    [followup] = result.followups
+    received = ada.proceeds - ada.fee
+    assert followup.status == Status.UNKNOWN and followup.error is not None
+    assert followup.error.endswith(
+        f"but the free BNB fell from {format(received, 'f')} to 0.00100000; left pending"
+    )
+    assert [r.status for r in h.records()] == ["filled", "pending"]
+    assert h.faults.count("POST", h.order_path) == 2
+
+
+def test_a_follow_up_is_planned_with_the_rules_the_run_refreshed(
+    make_harness: HarnessFactory,
+) -> None:
+    """ADA's refusal refreshes the rules, which now say BNBUSDT trades in steps of 0.01: the
+    follow-up is sized to them at once, never refused for the old step."""
+    h = ada_into_bnb(make_harness)
+
+    def coarser_bnb_step() -> None:
+        h.dialect.set_symbol("BNBUSDT", filters={"LOT_SIZE": {"stepSize": "0.01"}})
+
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=coarser_bnb_step)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=FILTER)
+    _plan, result = h.execute(concurrency=1)
+    [followup] = result.followups
+    assert result.rules_refreshed and followup.status == Status.FILLED
+    assert followup.filled_qty % Decimal("0.01") == 0
+    assert [r.status for r in h.records() if r.asset == "BNB"] == ["filled"]
