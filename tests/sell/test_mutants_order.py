@@ -223,3 +223,28 @@ def test_a_refused_order_leaves_its_quote_trusted_for_a_later_lost_order(
     assert statuses(h) == ["rejected", "failed", "filled"]
     assert h.free("BTC") == 0 and h.free("ADA") == Decimal(15)
     assert h.faults.count("POST", h.order_path) == 3 and h.orders_placed() == 1
+
+
+def test_a_lost_order_whose_asset_was_locked_meanwhile_shows_the_free_balance_in_digits(
+    make_harness: HarnessFactory,
+) -> None:
+    """The ADA is locked (an open order elsewhere) while the lost order is looked for: its free
+    balance fell to zero, written as the exchange's digits, not as 0E-8."""
+    h = make_harness("binance", {"ADA": "12.3456"})
+    lock = lambda: h.dialect.account("main").wallet.set("ADA", 0, "12.3456")  # noqa: E731
+    h.faults.add("drop", h.order_path, method="POST", calls=1)
+    h.faults.add("action", QUERY[1], method="GET", calls=1, action=lock)
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.UNKNOWN and outcome.route == Route.SELL
+    assert outcome.error is not None and outcome.error.endswith(
+        "but the free ADA fell from 12.34560000 to 0.00000000; left pending"
+    )
+    assert statuses(h) == ["pending"] and h.faults.count("POST", h.order_path) == 1
+
+
+def test_a_filled_outcome_is_a_sale(make_harness: HarnessFactory) -> None:
+    h = make_harness("binance", {"ADA": "12.3456"})
+    _plan, result = h.execute(concurrency=1)
+    [outcome] = result.outcomes
+    assert outcome.status == Status.FILLED and outcome.route == Route.SELL
