@@ -111,3 +111,20 @@ def test_a_bug_in_a_follow_up_is_that_follow_ups_outcome(
     assert logged.getMessage() == "order for BNB failed unexpectedly"
     assert logged.levelno == logging.ERROR and logged.exc_info is not None
     assert str(logged.exc_info[1]) == "boom"
+
+
+def test_a_fill_that_cannot_be_recorded_after_a_smaller_re_plan_names_the_quantity_sent(
+    make_harness: HarnessFactory,
+) -> None:
+    """Refused for the balance (2 ADA went elsewhere), re-planned smaller, filled, unrecorded:
+    the outcome names the quantity that went out, not the first plan's."""
+    h = make_harness("binance", {"ADA": "12.3456"})
+    insufficient = {"code": -2010, "msg": "Account has insufficient balance for requested action."}
+    spend = lambda: h.set_free("ADA", "10.3456")  # noqa: E731
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=spend)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=insufficient)
+    result = run_with(h, FillUnrecordable(h.ledger.path))
+    [outcome] = result.outcomes
+    first, second = h.records()
+    assert outcome.status == Status.UNKNOWN and first.qty == Decimal("12.3")
+    assert outcome.qty == second.qty == Decimal("10.3") and h.free("ADA") == Decimal("0.0456")
