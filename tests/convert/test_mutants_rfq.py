@@ -110,6 +110,7 @@ def test_an_accept_refused_as_expired_twice_says_so(desk: DeskFactory) -> None:
     d, line = convert_apt(desk, {"kind": "http", "path": ACCEPT, "status": 400, "body": EXPIRED})
     assert line.status == Status.FAILED and line.error is not None
     assert "Quote expired." in line.error and line.error.endswith(" (quoted twice)")
+    assert (line.asset, line.route, line.target, line.amount) == ("APT", "convert", "BNB", D("2.5"))
     records = d.ledger.records(kind="conversion")
     assert [r.status for r in records] == ["failed", "failed"]
     assert all(r.error is not None and "Quote expired." in r.error for r in records)

@@ -38,11 +38,13 @@ NO_TRACE_YET = "no trace of it on the exchange yet: the next run checks again"
 AFTER_A_DAY = "no trace of it on the exchange after a day: check its conversion history"
 
 
-def pending_native(d: Desk, asset: str, qty: str) -> int:
+def pending_native(
+    d: Desk, asset: str, qty: str, exchange: str = "binance", account: str = "main"
+) -> int:
     """The record a dust -> BNB conversion leaves while its outcome is unknown."""
     return d.ledger.add(
-        exchange="binance",
-        account="main",
+        exchange=exchange,
+        account=account,
         kind="conversion",
         asset=asset,
         qty=D(qty),
@@ -93,6 +95,22 @@ def test_no_trace_with_the_balances_intact_is_not_converted(desk: DeskFactory) -
     error = "not converted: the exchange has no record of it and the balances are intact"
     assert record.status == "failed"
     assert_native_line(line, record, Status.FAILED, error)
+
+
+def test_only_this_accounts_records_are_settled(desk: DeskFactory) -> None:
+    """Records of another account, or of the same account name on another exchange, are not
+    this account's to settle: they stay pending, untouched."""
+    d = desk()
+    mine = pending_native(d, "XRP", "0.5")
+    others = [
+        pending_native(d, "XRP", "0.5", account="other"),
+        pending_native(d, "XRP", "0.5", exchange="bybit"),
+    ]
+    lines = reconcile_pending_conversions(at(d, SENT_MS + 60_000))
+    assert [line.record_id for line in lines] == [mine]
+    for record_id in others:
+        record = d.ledger.get(record_id)
+        assert record is not None and (record.status, record.error) == ("pending", None)
 
 
 def test_no_trace_with_moved_balances_waits_a_day_to_the_millisecond(desk: DeskFactory) -> None:
