@@ -1,0 +1,234 @@
+"""Balance evidence for lost conversions: the edges found by mutation testing (issue 9).
+
+``judge_balances`` decides, from the balances alone, whether a conversion whose answer was lost
+executed: every asset at zero (at most 1 % of the amount left) AND the target credited by the
+expected net within 10 %. Anything else that moved is ambiguous (left pending, never re-sent);
+nothing moved at all means it never executed. These are pure rules, tested as such; the
+``Finder`` tests run the real python-binance adapter against the simulator.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from dustsweep.convert.evidence import (
+    BalanceProof,
+    BalanceVerdict,
+    Fact,
+    Finder,
+    facts_from_result,
+    is_derived_id,
+    judge_balances,
+    proof_from_records,
+)
+from dustsweep.core.models import ConversionLine, ConversionResult
+from tests.convert.test_execute import DeskFactory
+from tests.convert.test_execute import desk as desk  # the fixture
+
+D = Decimal
+TAIL = "left pending, never sent again: check the exchange's history"
+
+
+def proof(before: str, **expected: str | None) -> BalanceProof:
+    return BalanceProof(D(before), {a: None if v is None else D(v) for a, v in expected.items()})
+
+
+def ambiguous(why: str) -> BalanceVerdict:
+    return BalanceVerdict(ambiguous=f"the balances cannot tell whether it executed ({why}); {TAIL}")
+
+
+# -- judge_balances: converted -------------------------------------------------------------------
+
+
+def test_one_asset_gone_and_the_expected_credit_is_converted_with_that_credit() -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "BNB": D("1.002")}, "BNB", {"XRP": D("5")}, proof("1", XRP="0.002")
+    )
+    assert verdict == BalanceVerdict(facts={"XRP": Fact("XRP", "converted", D("5"), D("0.002"))})
+
+
+def test_several_assets_converted_leave_the_split_of_the_credit_unknown() -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "TRX": D("0"), "BNB": D("0.5")},
+        "BNB",
+        {"XRP": D("5"), "TRX": D("7")},
+        proof("0.2", XRP="0.1", TRX="0.2"),
+    )
+    assert verdict.ambiguous is None
+    assert verdict.facts == {
+        "XRP": Fact("XRP", "converted", D("5"), None),
+        "TRX": Fact("TRX", "converted", D("7"), None),
+    }
+
+
+def test_an_asset_missing_from_the_balances_counts_as_zero() -> None:
+    """Exchanges drop a coin at zero from the balance list: that is "gone", not unknown."""
+    verdict = judge_balances({"USDC": D("3")}, "USDC", {"XRP": D("5")}, proof("2", XRP="1"))
+    assert verdict.facts == {"XRP": Fact("XRP", "converted", D("5"), D("1"))}
+
+
+def test_a_target_missing_from_the_balances_counts_as_zero() -> None:
+    verdict = judge_balances({"XRP": D("5")}, "USDC", {"XRP": D("5")}, proof("0", XRP="1"))
+    assert verdict == BalanceVerdict()  # nothing moved: the target is still at 0
+
+
+@pytest.mark.parametrize("left", ["0", "0.5", "1"])  # 1 % of 100 is the most that may stay
+def test_up_to_one_percent_left_over_still_counts_as_gone(left: str) -> None:
+    verdict = judge_balances(
+        {"XRP": D(left), "BNB": D("2")}, "BNB", {"XRP": D("100")}, proof("1", XRP="1")
+    )
+    assert verdict.facts is not None and verdict.facts["XRP"].status == "converted"
+
+
+def test_more_than_one_percent_left_over_is_ambiguous() -> None:
+    verdict = judge_balances(
+        {"XRP": D("1.01"), "BNB": D("2")}, "BNB", {"XRP": D("100")}, proof("1", XRP="1")
+    )
+    assert verdict == ambiguous("XRP not at zero (rose again from elsewhere, or never converted)")
+
+
+@pytest.mark.parametrize("credit", ["0.9", "1", "1.1"])  # the expected 1, within 10 %
+def test_a_credit_within_ten_percent_of_the_expected_net_is_converted(credit: str) -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "BNB": D("10") + D(credit)}, "BNB", {"XRP": D("5")}, proof("10", XRP="1")
+    )
+    assert verdict.facts == {"XRP": Fact("XRP", "converted", D("5"), D(credit))}
+
+
+@pytest.mark.parametrize("credit", ["0.899", "1.101"])
+def test_a_credit_outside_ten_percent_of_the_expected_net_is_ambiguous(credit: str) -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "BNB": D("10") + D(credit)}, "BNB", {"XRP": D("5")}, proof("10", XRP="1")
+    )
+    assert verdict == ambiguous(f"BNB credited by {credit}, expected about 1")
+
+
+# -- judge_balances: nothing moved, or ambiguous ---------------------------------------------------
+
+
+def test_balances_exactly_as_before_mean_nothing_moved() -> None:
+    verdict = judge_balances(
+        {"XRP": D("5"), "TRX": D("7"), "BNB": D("1")},
+        "BNB",
+        {"XRP": D("5"), "TRX": D("7")},
+        proof("1", XRP="0.1", TRX="0.2"),
+    )
+    assert verdict == BalanceVerdict()
+
+
+def test_a_target_credited_from_elsewhere_while_the_assets_stayed_is_ambiguous() -> None:
+    verdict = judge_balances(
+        {"XRP": D("5"), "BNB": D("1.5")}, "BNB", {"XRP": D("5")}, proof("1", XRP="0.1")
+    )
+    assert verdict == ambiguous("XRP not at zero (rose again from elsewhere, or never converted)")
+
+
+def test_assets_gone_without_any_credit_is_ambiguous_not_nothing_moved() -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "TRX": D("0"), "BNB": D("1")},
+        "BNB",
+        {"XRP": D("5"), "TRX": D("7")},
+        proof("1", XRP="0.1", TRX="0.2"),
+    )
+    assert verdict == ambiguous("BNB credited by 0, expected about 0.3")
+
+
+def test_one_asset_gone_and_one_intact_names_the_one_not_at_zero() -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "TRX": D("7"), "BNB": D("1.1")},
+        "BNB",
+        {"XRP": D("5"), "TRX": D("7")},
+        proof("1", XRP="0.1", TRX="0.2"),
+    )
+    assert verdict == ambiguous("TRX not at zero (rose again from elsewhere, or never converted)")
+
+
+def test_every_asset_that_rose_again_is_named_in_order() -> None:
+    verdict = judge_balances(
+        {"XRP": D("9"), "ADA": D("8"), "BNB": D("1.3")},
+        "BNB",
+        {"XRP": D("5"), "ADA": D("7")},
+        proof("1", XRP="0.1", ADA="0.2"),
+    )
+    assert verdict == ambiguous(
+        "ADA, XRP not at zero (rose again from elsewhere, or never converted)"
+    )
+
+
+def test_an_unknown_expected_net_never_settles_as_converted() -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "TRX": D("0"), "BNB": D("1.3")},
+        "BNB",
+        {"XRP": D("5"), "TRX": D("7")},
+        proof("1", XRP="0.1", TRX=None),
+    )
+    assert verdict == ambiguous("BNB credited by 0.3, expected about unknown")
+
+
+def test_an_expected_net_of_zero_proves_nothing() -> None:
+    verdict = judge_balances({"XRP": D("0"), "BNB": D("1")}, "BNB", {"XRP": D("5")}, proof("1", XRP="0"))
+    assert verdict == ambiguous("BNB credited by 0, expected about 0")
+
+
+# -- the proof and its helpers --------------------------------------------------------------------
+
+
+def test_expected_total_sums_the_nets_and_is_unknown_when_any_is() -> None:
+    assert proof("0", XRP="0.1", TRX="0.25").expected_total == D("0.35")
+    assert proof("0", XRP="0.1", TRX=None).expected_total is None
+    assert proof("0", XRP=None, TRX="0.1").expected_total is None
+    assert proof("0").expected_total is None  # no asset: nothing is expected
+
+
+def test_the_proof_is_rebuilt_from_pending_records_only_when_they_agree() -> None:
+    rebuilt = proof_from_records([("XRP", D("2"), D("0.1")), ("TRX", D("2"), None)])
+    assert rebuilt == BalanceProof(D("2"), {"XRP": D("0.1"), "TRX": None})
+    assert proof_from_records([("XRP", D("2"), D("0.1")), ("TRX", D("3"), D("0.1"))]) is None
+    assert proof_from_records([("XRP", None, D("0.1"))]) is None  # no balance kept
+    assert proof_from_records([]) is None
+
+
+def test_only_our_own_prefixed_ids_are_derived() -> None:
+    assert is_derived_id("ds-0a1b2c3d4e-cvBNB")
+    assert not is_derived_id("dsx-0a1b")  # the prefix and its dash
+    assert not is_derived_id("1234567890abcdef")  # an exchange's quote id
+    assert not is_derived_id(None)
+
+
+# -- facts_from_result ---------------------------------------------------------------------------
+
+
+def line(asset: str, status: str, transfer_id: str | None = None) -> ConversionLine:
+    return ConversionLine(asset, D("5"), D("0.2"), D("0.004"), status, transfer_id)
+
+
+def test_each_reported_line_becomes_a_fact_with_its_own_or_the_batch_id() -> None:
+    result = ConversionResult(
+        "BNB",
+        "T-batch",
+        "partial",
+        (line("XRP", "converted", "T-xrp"), line("TRX", "converted"), line("ADA", "failed")),
+    )
+    facts = facts_from_result(result, ["XRP", "TRX", "ADA"])
+    assert facts == {
+        "XRP": Fact("XRP", "converted", D("5"), D("0.2"), D("0.004"), "T-xrp"),
+        "TRX": Fact("TRX", "converted", D("5"), D("0.2"), D("0.004"), "T-batch"),
+        "ADA": Fact("ADA", "failed", D("5"), D("0"), D("0"), "T-batch"),
+    }
+
+
+def test_a_line_in_an_unknown_state_is_pending_with_nothing_received() -> None:
+    result = ConversionResult("USDT", "Q1", "pending", (line("XRP", "processing"),))
+    (fact,) = facts_from_result(result, ["XRP"]).values()
+    assert fact == Fact("XRP", "pending", D("5"), D("0"), D("0"), "Q1")
+
+
+@pytest.mark.parametrize(("batch", "status"), [("pending", "pending"), ("converted", "failed")])
+def test_an_asset_missing_from_the_result_is_failed_once_the_result_is_final(
+    batch: str, status: str
+) -> None:
+    result = ConversionResult("USDT", "Q1", batch, (line("XRP", "converted"),))
+    facts = facts_from_result(result, ["XRP", "ADA"])
+    assert facts["ADA"] == Fact("ADA", status, transfer_id="Q1")

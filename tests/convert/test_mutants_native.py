@@ -1,0 +1,201 @@
+"""The native small-balance conversion's less travelled paths: edges found by mutation testing.
+
+Every test runs the real python-binance or pybit adapter against the simulator, with faults
+injected on its HTTP server, and checks what the user is told (status, error, client id,
+amounts), what the history holds and what the exchange ended with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from dustsweep.convert.execute import execute_conversion
+from dustsweep.errors import ExitCode
+from dustsweep.exchanges.bans import REGISTRY
+from tests.convert.test_execute import DUST, DUST_BTC, DeskFactory, binance_section
+from tests.convert.test_execute import desk as desk  # the fixture
+from tests.convert.test_execute_bybit import SB_EXECUTE, SB_QUOTE, bybit_section, dust
+
+D = Decimal
+ACCOUNT = "/api/v3/account"
+TIME = "/api/v3/time"
+COOLDOWN = {"code": -5006, "msg": "Only transfer once in 24 hours."}
+INELIGIBLE = {"code": -5003, "msg": "You don't have enough balance to convert."}
+SKEW = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+
+
+def bybit_error(code: int, msg: str) -> dict[str, Any]:
+    return {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": 0}
+
+
+def by_asset(lines: Any) -> dict[str, Any]:
+    return {line.asset: line for line in lines}
+
+
+# -- refusals of the send ------------------------------------------------------------------------
+
+
+def test_a_cooldown_refusal_of_the_send_names_the_account_and_closes_the_records(
+    desk: DeskFactory,
+) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("http", DUST, calls=1, status=400, body=COOLDOWN)
+    outcome = execute_conversion(plan, d.context())
+    lines = by_asset(outcome.lines)
+    assert set(lines) == {"XRP", "TRX"}
+    for asset, line in lines.items():
+        assert (line.status, line.cooldown, line.received_asset) == ("skipped", True, "BNB")
+        assert line.error == outcome.cooldown_message
+        assert "binance account 'main'" in line.error
+        record = d.records()[asset]
+        assert record.status == "failed" and "Only transfer once" in (record.error or "")
+        assert record.error in line.error  # the exchange's refusal, quoted in the line
+    assert outcome.cooldown_until_ms is None  # nothing dates the last conversion
+    assert outcome.exit_code_hint is ExitCode.NOT_NOW
+    assert d.free("XRP") == D("0.5") and d.free("TRX") == D("3.7")
+
+
+def test_a_refused_send_fails_each_asset_with_its_record_and_client_id(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("http", DUST, calls=1, status=400, body=INELIGIBLE)
+    outcome = execute_conversion(plan, d.context())
+    lines = by_asset(outcome.lines)
+    records = d.records()
+    client_ids = {r.client_id for r in records.values()}
+    assert len(client_ids) == 1 and next(iter(client_ids)).startswith("ds-")
+    for asset, line in lines.items():
+        record = records[asset]
+        assert (line.status, line.route, line.received_asset) == ("failed", "native", "BNB")
+        assert line.amount == record.qty == {"XRP": D("0.5"), "TRX": D("3.7")}[asset]
+        assert (line.client_id, line.record_id) == (record.client_id, record.id)
+        assert "enough balance" in (line.error or "") and line.error == record.error
+        assert record.status == "failed"
+    assert d.count("POST", DUST) == 1 and d.free("XRP") == D("0.5")
+
+
+def test_a_preview_that_fails_fails_every_asset_without_sending(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("http", DUST_BTC, status=500, body={"code": -1000, "msg": "boom"})
+    outcome = execute_conversion(plan, d.context())
+    for line in outcome.lines:
+        assert (line.status, line.received_asset) == ("failed", "BNB")
+        assert (line.error or "").startswith("could not preview: ")
+    assert {line.amount for line in outcome.lines} == {D("0.5"), D("3.7")}
+    assert d.count("POST", DUST) == 0 and d.records() == {}
+
+
+# -- the clock -------------------------------------------------------------------------------------
+
+
+def test_a_clock_rejection_remeasures_once_and_sends_again(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("http", DUST, calls=1, status=400, body=SKEW)
+    outcome = execute_conversion(plan, d.context())
+    assert {line.status for line in outcome.lines} == {"converted"}
+    assert outcome.clock_offset_ms is not None
+    assert d.count("POST", DUST) == 2 and d.free("XRP") == 0
+    history = d.ledger.records(kind="conversion")
+    failed = [r for r in history if r.status == "failed"]
+    assert {r.asset for r in failed} == {"XRP", "TRX"}
+    assert all((r.error or "").startswith("clock rejected, sent again: ") for r in failed)
+    assert all("recvWindow" in (r.error or "") for r in failed)
+    assert {r.asset for r in history if r.status == "converted"} == {"XRP", "TRX"}
+
+
+def test_a_second_clock_rejection_fails_without_a_third_send(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("http", DUST, status=400, body=SKEW)
+    outcome = execute_conversion(plan, d.context())
+    lines = by_asset(outcome.lines)
+    for line in lines.values():
+        assert line.status == "failed" and "recvWindow" in (line.error or "")
+        assert "sent again" not in (line.error or "")
+    assert d.count("POST", DUST) == 2 and d.free("XRP") == D("0.5")
+    assert d.ledger.pending() == []
+
+
+def test_a_clock_that_cannot_be_remeasured_fails_without_sending_again(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("http", DUST, calls=1, status=400, body=SKEW)
+    d.server.faults.add("http", TIME, status=500, body={"code": -1000, "msg": "down"})
+    outcome = execute_conversion(plan, d.context())
+    for line in outcome.lines:
+        assert line.status == "failed" and "recvWindow" in (line.error or "")
+    assert outcome.clock_offset_ms is None
+    assert d.count("POST", DUST) == 1 and d.ledger.pending() == []
+
+
+# -- a ban -----------------------------------------------------------------------------------------
+
+
+def test_a_ban_seen_just_before_the_send_fails_it_unsent(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    calls = d.count("GET", ACCOUNT)
+    ban = {"code": -1003, "msg": "Way too many requests; IP banned until 1999999999999."}
+    # The balance read right before the send (the evidence) is answered with the ban.
+    d.server.faults.add("http", ACCOUNT, calls=calls + 1, status=418, body=ban, retry_after=60)
+    outcome = execute_conversion(plan, d.context())
+    for line in outcome.lines:
+        assert line.status == "failed" and (line.error or "").startswith("not sent: ")
+    assert d.count("POST", DUST) == 0 and d.free("XRP") == D("0.5")
+    assert {r.status for r in d.records().values()} == {"failed"}
+    REGISTRY.clear()
+
+
+# -- the pending record ----------------------------------------------------------------------------
+
+
+def test_the_pending_record_keeps_the_evidence_and_the_run(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("USDC")
+    bnb_usdc = {c.asset: c.received for c in plan.conversions}
+    usdc_before = d.free("USDC")
+    seen: list[Any] = []
+
+    def look() -> None:
+        seen.extend(d.ledger.pending())
+
+    d.server.faults.add("action", "/sapi/v1/asset/dust-convert/convert", action=look)
+    run_id = d.ledger.begin_run("convert", dry_run=False)
+    execute_conversion(plan, replace(d.context(), run_id=run_id))
+    records = by_asset(seen)
+    assert set(records) == {"XRP", "TRX"}
+    for asset, record in records.items():
+        assert (record.exchange, record.account, record.kind) == ("binance", "main", "conversion")
+        assert (record.run_id, record.market, record.status) == (run_id, "native", "pending")
+        assert (record.received_asset, record.fee_asset) == ("USDC", "USDC")
+        assert record.qty == {"XRP": D("0.5"), "TRX": D("3.7")}[asset]
+        assert record.price == usdc_before  # the target's balance just before sending
+        assert record.received_qty == bnb_usdc[asset]  # the net expected
+        assert record.client_id.startswith("ds-") and record.client_id.endswith("-cvUSDC")
+        assert record.time is not None
+
+
+# -- Bybit ------------------------------------------------------------------------------------------
+
+
+def test_a_bybit_cooldown_refusal_skips_the_next_batch_unsent(desk: DeskFactory) -> None:
+    prices_file_coins = sorted(
+        ["XRP", "ADA", "DOGE", "TRX", "LTC", "DOT", "LINK", "AVAX", "ATOM", "NEAR", "APT"]
+    )
+    d = desk("bybit", bybit_section(dust(prices_file_coins, "0.2")))
+    plan = d.plan("USDC")
+    assert len(plan.conversions) == len(prices_file_coins)
+    d.server.faults.add(
+        "http", SB_EXECUTE, calls=1, status=200, body=bybit_error(700021, "processing")
+    )
+    outcome = execute_conversion(plan, d.context())
+    assert {line.status for line in outcome.lines} == {"skipped"}
+    assert all(line.cooldown for line in outcome.lines)
+    assert d.dialect.account("main").conversions == []
+    assert outcome.exit_code_hint is ExitCode.NOT_NOW
+    assert d.count("POST", SB_QUOTE) >= 1
