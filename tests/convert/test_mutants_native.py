@@ -16,7 +16,7 @@ from dustsweep.errors import ExitCode
 from dustsweep.exchanges.bans import REGISTRY
 from tests.convert.test_execute import DUST, DUST_BTC, DeskFactory, binance_section
 from tests.convert.test_execute import desk as desk  # the fixture
-from tests.convert.test_execute_bybit import SB_EXECUTE, SB_QUOTE, bybit_section, dust
+from tests.convert.test_execute_bybit import SB_EXECUTE, SB_HISTORY, SB_QUOTE, bybit_section, dust
 
 D = Decimal
 ACCOUNT = "/api/v3/account"
@@ -199,3 +199,93 @@ def test_a_bybit_cooldown_refusal_skips_the_next_batch_unsent(desk: DeskFactory)
     assert d.dialect.account("main").conversions == []
     assert outcome.exit_code_hint is ExitCode.NOT_NOW
     assert d.count("POST", SB_QUOTE) >= 1
+
+
+# -- lost answers ----------------------------------------------------------------------------------
+
+
+def test_a_lost_answer_found_in_the_dust_log_records_the_logged_amounts(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("lose", DUST, calls=1)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
+    details = d.dialect.account("main").dribblets[0]["userAssetDribbletDetails"]
+    logged = {row["fromAsset"]: row for row in details}
+    records = d.records()
+    for asset, line in by_asset(outcome.lines).items():
+        assert (line.status, line.route, line.received_asset) == ("converted", "native", "BNB")
+        assert line.received == D(logged[asset]["transferedAmount"])
+        assert line.fee == D(logged[asset]["serviceChargeAmount"])
+        assert line.transfer_id == str(logged[asset]["transId"]) == records[asset].order_id
+        assert (line.client_id, line.record_id) == (records[asset].client_id, records[asset].id)
+    assert d.count("POST", DUST) == 1
+
+
+def test_a_lost_answer_with_unreadable_balances_stays_pending_and_says_why(
+    desk: DeskFactory,
+) -> None:
+    d = desk("binance", binance_section(conversion={"log_dust_convert": False}))
+    plan = d.plan("USDC")
+    after_proof = d.count("GET", ACCOUNT) + 2  # the read right before the send still works
+    d.server.faults.add("lose", "/sapi/v1/asset/dust-convert/convert", calls=1)
+    down = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+    d.server.faults.add(
+        "http", ACCOUNT, calls=range(after_proof, after_proof + 50), status=500, body=down
+    )
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
+    for line in outcome.lines:
+        assert line.status == "unknown"
+        assert (line.error or "").startswith("outcome unknown (")
+        assert (line.error or "").endswith("); the next run settles it")
+    assert {r.status for r in d.records().values()} == {"pending"}
+    assert d.free("XRP") == 0  # it did execute: the next run settles it
+
+
+def test_a_bybit_execute_lost_with_the_history_unreadable_is_found_by_its_quote_id(
+    desk: DeskFactory,
+) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"])))
+    plan = d.plan("USDT")
+    d.server.faults.add("lose", SB_EXECUTE, calls=1)
+    d.server.faults.add("drop", SB_HISTORY, calls=(1, 2, 3))  # the adapter's own look fails
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=5.0))
+    (executed,) = d.dialect.account("main").conversions
+    subs = {s.from_coin: s for s in executed.subs}
+    for asset, line in by_asset(outcome.lines).items():
+        assert line.status == "converted" and line.client_id == executed.tx_id
+        assert (line.received, line.fee) == (subs[asset].to_amount, subs[asset].fee)
+    assert d.count("POST", SB_EXECUTE) == 1
+
+
+def test_a_bybit_conversion_still_processing_after_a_lost_answer_stays_pending(
+    desk: DeskFactory,
+) -> None:
+    section = bybit_section(dust(["XRP"]), settle_ms=10_000_000, processing_polls=1_000)
+    d = desk("bybit", section)
+    plan = d.plan("USDT")
+    d.server.faults.add("lose", SB_EXECUTE, calls=1)
+    d.server.faults.add("drop", SB_HISTORY, calls=(1, 2, 3))
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
+    (line,) = outcome.lines
+    assert line.status == "unknown"
+    assert line.error == "submitted, outcome not known yet: the next run settles it"
+    assert [r.asset for r in d.ledger.pending()] == ["XRP"]
+    assert d.count("POST", SB_EXECUTE) == 1
+
+
+def test_a_bybit_execute_that_never_arrived_fails_once_its_quote_is_dead(
+    desk: DeskFactory,
+) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP"])))
+    plan = d.plan("USDT")
+    d.server.faults.add("drop", SB_EXECUTE, calls=1)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=120.0))
+    (line,) = outcome.lines
+    record = d.records()["XRP"]
+    assert line.status == "failed" and record.status == "failed"
+    assert line.error == (
+        f"not converted: the answer was lost and quote {record.client_id} expired with no "
+        "record of it"
+    )
+    assert sum(d.sleeps) < 120  # it stopped asking once the quote was dead
+    assert d.count("POST", SB_EXECUTE) == 1 and d.free("XRP") > 0
