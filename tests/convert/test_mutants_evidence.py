@@ -23,8 +23,9 @@ from dustsweep.convert.evidence import (
     judge_balances,
     proof_from_records,
 )
+from dustsweep.convert.execute import execute_conversion
 from dustsweep.core.models import ConversionLine, ConversionResult
-from tests.convert.test_execute import DeskFactory
+from tests.convert.test_execute import DeskFactory, binance_section
 from tests.convert.test_execute import desk as desk  # the fixture
 
 D = Decimal
@@ -230,5 +231,63 @@ def test_an_asset_missing_from_the_result_is_failed_once_the_result_is_final(
     batch: str, status: str
 ) -> None:
     result = ConversionResult("USDT", "Q1", batch, (line("XRP", "converted"),))
-    facts = facts_from_result(result, ["XRP", "ADA"])
-    assert facts["ADA"] == Fact("ADA", status, transfer_id="Q1")
+    facts = facts_from_result(result, ["ADA", "XRP"])  # the missing one first: XRP still read
+    assert facts == {
+        "ADA": Fact("ADA", status, transfer_id="Q1"),
+        "XRP": Fact("XRP", "converted", D("5"), D("0.2"), D("0.004"), "Q1"),
+    }
+
+
+# -- Finder: the exchange asked through the real adapters ----------------------------------------
+
+
+def test_without_a_log_a_recent_conversion_and_fallen_balances_say_which_converted(
+    desk: DeskFactory,
+) -> None:
+    """Bybit without a quote id: only the time of its last conversion and the balances."""
+    from tests.convert.test_execute_bybit import bybit_section, dust
+
+    held = dust(["XRP", "ADA"])
+    d = desk("bybit", bybit_section(held))
+    execute_conversion(d.plan("USDT", assets=frozenset({"XRP"})), d.context())
+    assert d.free("XRP") == 0
+    last = d.exchange.last_conversion_ms()
+    assert last is not None
+    finder = Finder(d.context())
+    amounts = {"XRP": D(held["XRP"]), "ADA": D(held["ADA"])}
+    assert finder.lookup("USDT", amounts, None, last) == {
+        "XRP": Fact("XRP", "converted"),
+        "ADA": Fact("ADA", "failed"),  # still all there
+    }
+    assert finder.lookup("USDT", amounts, None, last + 1) is None  # nothing since then
+    assert finder.lookup("USDT", {"ADA": D(held["ADA"])}, None, last) is None  # nothing fell
+
+
+def test_a_logged_conversion_counts_only_for_its_own_target_and_assets(desk: DeskFactory) -> None:
+    d = desk()
+    execute_conversion(d.plan("BNB", assets=frozenset({"TRX"})), d.context())
+    finder = Finder(d.context())
+    ask = {"XRP": D("0.5")}
+    assert finder.lookup("BNB", ask, None, 0) is None  # a BNB conversion, of TRX only
+    found = finder.lookup("BNB", {"TRX": D("3.7")}, None, 0)
+    assert found is not None and found["TRX"].status == "converted"
+    assert found["TRX"].received == D("0.001813")
+    d2 = desk("binance", binance_section())
+    execute_conversion(d2.plan("USDC", assets=frozenset({"TRX"})), d2.context())
+    finder2 = Finder(d2.context())
+    assert finder2.lookup("BNB", {"TRX": D("3.7")}, None, 0) is None  # converted into USDC
+    assert finder2.lookup("USDC", {"TRX": D("3.7")}, None, 0) is not None
+
+
+@pytest.mark.parametrize(("past_ms", "absent"), [
+    (2_000, "the exchange has no record of it and the balances are intact"),
+    (2_001, "quote Q-1 expired with no record of it"),
+])
+def test_a_quote_counts_as_dead_only_two_seconds_after_it_expired(
+    desk: DeskFactory, past_ms: int, absent: str
+) -> None:
+    d = desk()
+    ctx = d.context(reconcile_window_s=0.0, now_ms=lambda: 1_800_000_000_000)
+    expires = ctx.server_now_ms() - past_ms
+    found = Finder(ctx).wait("BNB", {"XRP": D("0.5")}, "Q-1", 0, expires)
+    assert (found.facts, found.absent) == ({}, absent)
