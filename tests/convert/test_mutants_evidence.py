@@ -169,7 +169,9 @@ def test_an_unknown_expected_net_never_settles_as_converted() -> None:
 
 
 def test_an_expected_net_of_zero_proves_nothing() -> None:
-    verdict = judge_balances({"XRP": D("0"), "BNB": D("1")}, "BNB", {"XRP": D("5")}, proof("1", XRP="0"))
+    verdict = judge_balances(
+        {"XRP": D("0"), "BNB": D("1")}, "BNB", {"XRP": D("5")}, proof("1", XRP="0")
+    )
     assert verdict == ambiguous("BNB credited by 0, expected about 0")
 
 
@@ -279,10 +281,13 @@ def test_a_logged_conversion_counts_only_for_its_own_target_and_assets(desk: Des
     assert finder2.lookup("USDC", {"TRX": D("3.7")}, None, 0) is not None
 
 
-@pytest.mark.parametrize(("past_ms", "absent"), [
-    (2_000, "the exchange has no record of it and the balances are intact"),
-    (2_001, "quote Q-1 expired with no record of it"),
-])
+@pytest.mark.parametrize(
+    ("past_ms", "absent"),
+    [
+        (2_000, "the exchange has no record of it and the balances are intact"),
+        (2_001, "quote Q-1 expired with no record of it"),
+    ],
+)
 def test_a_quote_counts_as_dead_only_two_seconds_after_it_expired(
     desk: DeskFactory, past_ms: int, absent: str
 ) -> None:
@@ -291,3 +296,75 @@ def test_a_quote_counts_as_dead_only_two_seconds_after_it_expired(
     expires = ctx.server_now_ms() - past_ms
     found = Finder(ctx).wait("BNB", {"XRP": D("0.5")}, "Q-1", 0, expires)
     assert (found.facts, found.absent) == ({}, absent)
+
+
+# -- what the history records ------------------------------------------------------------------
+
+
+def test_a_conversion_proven_by_the_balances_says_its_amounts_were_not_reported(
+    desk: DeskFactory,
+) -> None:
+    d = desk("binance", binance_section(conversion={"log_dust_convert": False}))
+    plan = d.plan("USDC")
+    d.server.faults.add("lose", "/sapi/v1/asset/dust-convert/convert", calls=1)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=1.0))
+    for line in outcome.lines:
+        assert line.status == "converted" and line.received is None and line.fee is None
+    for record in d.records().values():
+        assert record.status == "converted" and record.received_qty is None
+        assert record.error == "amounts not reported by the exchange"
+    assert outcome.totals().unreported == 2
+
+
+def test_a_coin_bybit_failed_keeps_the_batch_id_in_the_history(desk: DeskFactory) -> None:
+    from tests.convert.test_execute_bybit import bybit_section, dust
+
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"]), fail_coins=["ADA"]))
+    execute_conversion(d.plan("USDT"), d.context())
+    (executed,) = d.dialect.account("main").conversions
+    records = d.records()
+    assert (records["ADA"].status, records["ADA"].order_id) == ("failed", executed.tx_id)
+    assert (records["XRP"].status, records["XRP"].order_id) == ("converted", executed.tx_id)
+    assert records["ADA"].error == "the exchange did not convert it"
+
+
+def test_a_conversion_still_processing_keeps_its_id_on_the_pending_record(
+    desk: DeskFactory,
+) -> None:
+    from tests.convert.test_execute_bybit import SB_EXECUTE, SB_HISTORY, bybit_section, dust
+
+    section = bybit_section(dust(["XRP"]), settle_ms=10_000_000, processing_polls=1_000)
+    d = desk("bybit", section)
+    plan = d.plan("USDT")
+    d.server.faults.add("lose", SB_EXECUTE, calls=1)
+    d.server.faults.add("drop", SB_HISTORY, calls=(1, 2, 3))
+    (line,) = execute_conversion(plan, d.context(reconcile_window_s=1.0)).lines
+    (record,) = d.ledger.pending()
+    (executed,) = d.dialect.account("main").conversions
+    assert line.transfer_id == record.order_id == executed.tx_id
+    assert record.error == line.error == "submitted, outcome not known yet: the next run settles it"
+
+
+def test_a_pending_record_whose_asset_is_all_still_there_is_closed_as_never_executed(
+    desk: DeskFactory,
+) -> None:
+    from dustsweep.convert.settle import reconcile_pending_conversions
+
+    d = desk()
+    d.ledger.add(
+        exchange="binance",
+        account="main",
+        kind="conversion",
+        asset="XRP",
+        qty=D("0.5"),  # exactly what is held: untouched
+        received_asset="BNB",
+        market="native",
+        client_id="ds-0a1b2c3d4e-cvBNB",
+        time=d.context().server_now(),
+    )
+    (line,) = reconcile_pending_conversions(d.context())
+    assert line.status == "failed"
+    assert line.error == (
+        "not converted: the exchange has no record of it and the balances are intact"
+    )
+    assert d.ledger.pending() == []

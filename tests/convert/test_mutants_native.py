@@ -7,14 +7,17 @@ amounts), what the history holds and what the exchange ended with.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from dustsweep.convert.execute import execute_conversion
 from dustsweep.errors import ExitCode
 from dustsweep.exchanges.bans import REGISTRY
-from tests.convert.test_execute import DUST, DUST_BTC, DeskFactory, binance_section
+from tests.convert.test_execute import DRIBBLET, DUST, DUST_BTC, DeskFactory, binance_section
 from tests.convert.test_execute import desk as desk  # the fixture
 from tests.convert.test_execute_bybit import SB_EXECUTE, SB_HISTORY, SB_QUOTE, bybit_section, dust
 
@@ -180,7 +183,7 @@ def test_the_pending_record_keeps_the_evidence_and_the_run(desk: DeskFactory) ->
         assert record.time is not None
 
 
-# -- Bybit ------------------------------------------------------------------------------------------
+# -- Bybit ---------------------------------------------------------------------------------------
 
 
 def test_a_bybit_cooldown_refusal_skips_the_next_batch_unsent(desk: DeskFactory) -> None:
@@ -257,22 +260,6 @@ def test_a_bybit_execute_lost_with_the_history_unreadable_is_found_by_its_quote_
     assert d.count("POST", SB_EXECUTE) == 1
 
 
-def test_a_bybit_conversion_still_processing_after_a_lost_answer_stays_pending(
-    desk: DeskFactory,
-) -> None:
-    section = bybit_section(dust(["XRP"]), settle_ms=10_000_000, processing_polls=1_000)
-    d = desk("bybit", section)
-    plan = d.plan("USDT")
-    d.server.faults.add("lose", SB_EXECUTE, calls=1)
-    d.server.faults.add("drop", SB_HISTORY, calls=(1, 2, 3))
-    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
-    (line,) = outcome.lines
-    assert line.status == "unknown"
-    assert line.error == "submitted, outcome not known yet: the next run settles it"
-    assert [r.asset for r in d.ledger.pending()] == ["XRP"]
-    assert d.count("POST", SB_EXECUTE) == 1
-
-
 def test_a_bybit_execute_that_never_arrived_fails_once_its_quote_is_dead(
     desk: DeskFactory,
 ) -> None:
@@ -289,3 +276,82 @@ def test_a_bybit_execute_that_never_arrived_fails_once_its_quote_is_dead(
     )
     assert sum(d.sleeps) < 120  # it stopped asking once the quote was dead
     assert d.count("POST", SB_EXECUTE) == 1 and d.free("XRP") > 0
+
+
+def test_a_lost_answer_without_the_balance_before_stays_unknown_when_balances_moved(
+    desk: DeskFactory,
+) -> None:
+    """No balance was read before the send, no log shows it, the assets are gone: it cannot be
+    proven either way, so it stays pending (never failed, never re-sent)."""
+    d = desk("binance", binance_section(conversion={"log_dust_convert": False}))
+    plan = d.plan("USDC")
+    proof_read = d.count("GET", ACCOUNT) + 1
+    down = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+    d.server.faults.add(
+        "http", ACCOUNT, calls=range(proof_read, proof_read + 3), status=500, body=down
+    )
+    d.server.faults.add("lose", "/sapi/v1/asset/dust-convert/convert", calls=1)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
+    for line in outcome.lines:
+        assert line.status == "unknown" and (line.error or "").startswith("outcome unknown (")
+    assert {r.status for r in d.records().values()} == {"pending"}
+    assert all(r.price is None for r in d.records().values())  # no evidence was kept
+    assert d.free("XRP") == 0 and d.count("POST", "/sapi/v1/asset/dust-convert/convert") == 1
+
+
+def test_a_request_that_never_arrived_says_exactly_why_it_is_failed(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("drop", DUST, calls=1)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=1.0))
+    for line in outcome.lines:
+        assert line.status == "failed"
+        assert line.error == (
+            "not converted: the answer was lost and the exchange has no record of it and the "
+            "balances are intact"
+        )
+
+
+def test_a_failed_log_lookup_is_logged_and_asked_again(
+    desk: DeskFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    first = d.count("GET", DRIBBLET) + 1
+    d.server.faults.add("lose", DUST, calls=1)
+    down = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+    d.server.faults.add("http", DRIBBLET, calls=range(first, first + 3), status=500, body=down)
+    with caplog.at_level(logging.INFO, logger="dustsweep.convert.evidence"):
+        outcome = execute_conversion(plan, d.context(reconcile_window_s=5.0))
+    logged = [r.getMessage() for r in caplog.records if r.name == "dustsweep.convert.evidence"]
+    assert len(logged) == 1 and logged[0].startswith("looking up a conversion failed: binance")
+    assert "unknown error occurred" in logged[0]
+    lines = by_asset(outcome.lines)
+    assert (lines["XRP"].received, lines["XRP"].fee) == (D("0.00196"), D("0.00004"))
+    assert d.count("POST", DUST) == 1
+
+
+def test_a_conversion_found_at_the_first_look_ends_the_wait(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("lose", DUST, calls=1)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=30.0))
+    assert {line.status for line in outcome.lines} == {"converted"}
+    assert sum(d.sleeps) == 0
+
+
+def test_the_recorded_amount_is_what_the_exchange_converted(desk: DeskFactory) -> None:
+    """XRP grew (still dust) between the preview and the send: the dust conversion takes the
+    whole balance, and the history says so."""
+    d = desk()
+    plan = d.plan("BNB", assets=frozenset({"XRP"}))
+    wallet = d.dialect.account("main").wallet
+    proof_read = d.count("GET", ACCOUNT) + 1
+    d.server.faults.add(
+        "action", ACCOUNT, calls=proof_read, action=lambda: wallet.set("XRP", "0.6")
+    )
+    outcome = execute_conversion(plan, d.context())
+    (line,) = outcome.lines
+    (row,) = d.dialect.account("main").dribblets[0]["userAssetDribbletDetails"]
+    assert line.status == "converted" and line.amount == D(row["amount"])
+    assert d.records()["XRP"].qty == D(row["amount"])
