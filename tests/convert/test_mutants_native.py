@@ -19,7 +19,14 @@ from dustsweep.errors import ExitCode
 from dustsweep.exchanges.bans import REGISTRY
 from tests.convert.test_execute import DRIBBLET, DUST, DUST_BTC, DeskFactory, binance_section
 from tests.convert.test_execute import desk as desk  # the fixture
-from tests.convert.test_execute_bybit import SB_EXECUTE, SB_HISTORY, SB_QUOTE, bybit_section, dust
+from tests.convert.test_execute_bybit import (
+    SB_EXECUTE,
+    SB_HISTORY,
+    SB_QUOTE,
+    bids,
+    bybit_section,
+    dust,
+)
 
 D = Decimal
 ACCOUNT = "/api/v3/account"
@@ -355,3 +362,88 @@ def test_the_recorded_amount_is_what_the_exchange_converted(desk: DeskFactory) -
     (row,) = d.dialect.account("main").dribblets[0]["userAssetDribbletDetails"]
     assert line.status == "converted" and line.amount == D(row["amount"])
     assert d.records()["XRP"].qty == D(row["amount"])
+
+
+# -- Bybit quotes right before the send ----------------------------------------------------------
+
+
+def test_a_fresh_bybit_quote_is_executed_as_it_is(desk: DeskFactory) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"])))
+    plan = d.plan("USDT")
+    quotes = d.count("POST", SB_QUOTE)
+    execute_conversion(plan, d.context())
+    (executed,) = d.dialect.account("main").conversions
+    assert d.count("POST", SB_QUOTE) == quotes + 1  # the fresh preview, executed as it is
+    assert executed.tx_id in d.dialect.small_balance.quotes
+
+
+def quotes_for_two_batches(desk: DeskFactory, settle_s: float) -> tuple[int, Any]:
+    """Quotes asked while converting 23 coins (two batches); the first batch is seen final
+    ``settle_s`` seconds after its execution (the adapter's second look)."""
+    coins = sorted(s[: -len("USDT")] for s in bids() if s.endswith("USDT"))
+    coins = [c for c in coins if c not in {"USDC", "MNT"}][:23]
+    d = desk("bybit", bybit_section(dust(coins, "0.2")), conversion_poll_delays=(0.0, settle_s))
+    plan = d.plan("USDC")
+    quotes = d.count("POST", SB_QUOTE)
+    outcome = execute_conversion(plan, d.context())
+    assert outcome.status == "converted" and d.count("POST", SB_EXECUTE) == 2
+    executed = d.dialect.account("main").conversions
+    assert {line.client_id for line in outcome.lines} == {r.tx_id for r in executed}
+    return d.count("POST", SB_QUOTE) - quotes, d
+
+
+def test_a_second_batch_whose_quote_aged_meanwhile_is_quoted_again(desk: DeskFactory) -> None:
+    quick, _ = quotes_for_two_batches(desk, 0.01)
+    # 27 s: the second batch's quote has 3 s left, too few to send it (the adapter would
+    # still take it: it re-quotes only in the last second).
+    slow, _ = quotes_for_two_batches(desk, 27.0)
+    assert slow == quick + 1
+
+
+def narrowed_plan(d: Any) -> Any:
+    """XRP only, while ADA is held too: the fresh preview quotes both, so XRP alone is quoted
+    once more right before the send (the call after the preview's)."""
+    plan = d.plan("USDT", assets=frozenset({"XRP"}))
+    return plan, d.count("POST", SB_QUOTE) + 2
+
+
+def test_a_cooldown_refusal_of_the_exact_quote_skips_the_batch(desk: DeskFactory) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"])))
+    plan, call = narrowed_plan(d)
+    refusal = bybit_error(700021, "exist processing exchange order")
+    d.server.faults.add("http", SB_QUOTE, calls=call, status=200, body=refusal)
+    outcome = execute_conversion(plan, d.context())
+    (line,) = outcome.lines
+    assert (line.asset, line.status, line.cooldown) == ("XRP", "skipped", True)
+    assert line.received_asset == "USDT" and line.error == outcome.cooldown_message
+    assert "bybit account 'main'" in line.error
+    assert "exist processing exchange order" in line.error
+    assert outcome.exit_code_hint is ExitCode.NOT_NOW
+    assert d.records() == {} and d.count("POST", SB_EXECUTE) == 0
+
+
+def test_a_refused_exact_quote_fails_the_batch_with_the_exchanges_reason(
+    desk: DeskFactory,
+) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"])))
+    plan, call = narrowed_plan(d)
+    refusal = bybit_error(700013, "coin does not support convert")
+    d.server.faults.add("http", SB_QUOTE, calls=call, status=200, body=refusal)
+    outcome = execute_conversion(plan, d.context())
+    (line,) = outcome.lines
+    assert (line.asset, line.status, line.cooldown) == ("XRP", "failed", False)
+    assert line.received_asset == "USDT" and line.amount == D(dust(["XRP"])["XRP"])
+    assert "coin does not support convert" in (line.error or "")
+    assert not (line.error or "").startswith("could not")
+    assert d.records() == {} and d.count("POST", SB_EXECUTE) == 0
+
+
+def test_an_exact_quote_that_cannot_be_had_fails_the_batch_unsent(desk: DeskFactory) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"])))
+    plan, call = narrowed_plan(d)
+    d.server.faults.add("http", SB_QUOTE, calls=range(call, call + 5), status=502, body=None)
+    outcome = execute_conversion(plan, d.context())
+    (line,) = outcome.lines
+    assert (line.asset, line.status, line.received_asset) == ("XRP", "failed", "USDT")
+    assert (line.error or "").startswith("could not get a quote: bybit account 'main'")
+    assert d.records() == {} and d.count("POST", SB_EXECUTE) == 0
