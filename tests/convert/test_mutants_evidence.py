@@ -368,3 +368,40 @@ def test_a_pending_record_whose_asset_is_all_still_there_is_closed_as_never_exec
         "not converted: the exchange has no record of it and the balances are intact"
     )
     assert d.ledger.pending() == []
+
+
+def test_tiny_amounts_in_the_ambiguous_line_are_written_without_exponents() -> None:
+    verdict = judge_balances(
+        {"XRP": D("0"), "BNB": D("1.0000001")}, "BNB", {"XRP": D("5")}, proof("1", XRP="0.00000005")
+    )
+    assert verdict == ambiguous("BNB credited by 0.0000001, expected about 0.00000005")
+
+
+def test_a_bybit_record_settled_by_the_fallen_balance_keeps_the_amount_asked(
+    desk: DeskFactory,
+) -> None:
+    """No quote id on the record: Bybit's last conversion time and the fallen balance prove it,
+    without amounts; the record keeps the amount it asked for."""
+    from dustsweep.convert.settle import reconcile_pending_conversions
+    from tests.convert.test_execute_bybit import bybit_section, dust
+
+    held = dust(["XRP"])
+    d = desk("bybit", bybit_section(held))
+    sent = d.context().server_now()
+    execute_conversion(d.plan("USDT"), d.context())
+    d.ledger.add(
+        exchange="bybit",
+        account="main",
+        kind="conversion",
+        asset="XRP",
+        qty=D(held["XRP"]),
+        received_asset="USDT",
+        market="native",
+        client_id="ds-0a1b2c3d4e-cvUSDT",
+        time=sent,
+    )
+    (line,) = reconcile_pending_conversions(d.context())
+    assert (line.status, line.amount, line.received) == ("converted", D(held["XRP"]), None)
+    record = next(r for r in d.ledger.records(kind="conversion") if r.id == line.record_id)
+    assert record.qty == D(held["XRP"])
+    assert record.error == "amounts not reported by the exchange"

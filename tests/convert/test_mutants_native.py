@@ -59,7 +59,7 @@ def test_a_cooldown_refusal_of_the_send_names_the_account_and_closes_the_records
     for asset, line in lines.items():
         assert (line.status, line.cooldown, line.received_asset) == ("skipped", True, "BNB")
         assert line.error == outcome.cooldown_message
-        assert "binance account 'main'" in line.error
+        assert "binance account 'main': the exchange refuses another" in line.error
         record = d.records()[asset]
         assert record.status == "failed" and "Only transfer once" in (record.error or "")
         assert record.error in line.error  # the exchange's refusal, quoted in the line
@@ -124,9 +124,12 @@ def test_a_second_clock_rejection_fails_without_a_third_send(desk: DeskFactory) 
     d.server.faults.add("http", DUST, status=400, body=SKEW)
     outcome = execute_conversion(plan, d.context())
     lines = by_asset(outcome.lines)
-    for line in lines.values():
+    assert set(lines) == {"XRP", "TRX"}
+    records = d.records()
+    for asset, line in lines.items():
         assert line.status == "failed" and "recvWindow" in (line.error or "")
         assert "sent again" not in (line.error or "")
+        assert (line.client_id, line.record_id) == (records[asset].client_id, records[asset].id)
     assert d.count("POST", DUST) == 2 and d.free("XRP") == D("0.5")
     assert d.ledger.pending() == []
 
@@ -224,6 +227,7 @@ def test_a_lost_answer_found_in_the_dust_log_records_the_logged_amounts(desk: De
     records = d.records()
     for asset, line in by_asset(outcome.lines).items():
         assert (line.status, line.route, line.received_asset) == ("converted", "native", "BNB")
+        assert line.fee_asset == "BNB" and records[asset].error is None
         assert line.received == D(logged[asset]["transferedAmount"])
         assert line.fee == D(logged[asset]["serviceChargeAmount"])
         assert line.transfer_id == str(logged[asset]["transId"]) == records[asset].order_id
@@ -277,6 +281,7 @@ def test_a_bybit_execute_that_never_arrived_fails_once_its_quote_is_dead(
     (line,) = outcome.lines
     record = d.records()["XRP"]
     assert line.status == "failed" and record.status == "failed"
+    assert line.amount == record.qty == D(dust(["XRP"])["XRP"])
     assert line.error == (
         f"not converted: the answer was lost and quote {record.client_id} expired with no "
         "record of it"
@@ -416,7 +421,7 @@ def test_a_cooldown_refusal_of_the_exact_quote_skips_the_batch(desk: DeskFactory
     (line,) = outcome.lines
     assert (line.asset, line.status, line.cooldown) == ("XRP", "skipped", True)
     assert line.received_asset == "USDT" and line.error == outcome.cooldown_message
-    assert "bybit account 'main'" in line.error
+    assert "bybit account 'main': the exchange refuses another" in line.error
     assert "exist processing exchange order" in line.error
     assert outcome.exit_code_hint is ExitCode.NOT_NOW
     assert d.records() == {} and d.count("POST", SB_EXECUTE) == 0
@@ -447,3 +452,16 @@ def test_an_exact_quote_that_cannot_be_had_fails_the_batch_unsent(desk: DeskFact
     assert (line.asset, line.status, line.received_asset) == ("XRP", "failed", "USDT")
     assert (line.error or "").startswith("could not get a quote: bybit account 'main'")
     assert d.records() == {} and d.count("POST", SB_EXECUTE) == 0
+
+
+def test_a_log_that_does_not_name_the_target_is_matched_by_the_assets(desk: DeskFactory) -> None:
+    """Binance's documented dust log has no targetAsset: the entry still settles the answer."""
+    d = desk()
+    plan = d.plan("BNB")
+    d.server.faults.add("lose", DUST, calls=1)
+    d.server.faults.add("garble", DRIBBLET, field="targetAsset", value="")
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
+    lines = by_asset(outcome.lines)
+    assert (lines["XRP"].received, lines["XRP"].fee) == (D("0.00196"), D("0.00004"))
+    assert (lines["TRX"].received, lines["TRX"].fee) == (D("0.001813"), D("0.000037"))
+    assert d.count("POST", DUST) == 1
