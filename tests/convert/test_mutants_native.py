@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -157,10 +158,16 @@ def test_a_ban_seen_just_before_the_send_fails_it_unsent(desk: DeskFactory) -> N
     # The balance read right before the send (the evidence) is answered with the ban.
     d.server.faults.add("http", ACCOUNT, calls=calls + 1, status=418, body=ban, retry_after=60)
     outcome = execute_conversion(plan, d.context())
-    for line in outcome.lines:
+    lines = by_asset(outcome.lines)
+    assert set(lines) == {"XRP", "TRX"}
+    records = d.ledger.records(kind="conversion")
+    assert len(records) == 2  # tried once: a ban is not something to send again after
+    for record in records:
+        line = lines[record.asset]
         assert line.status == "failed" and (line.error or "").startswith("not sent: ")
+        assert (line.client_id, line.error) == (record.client_id, record.error)
     assert d.count("POST", DUST) == 0 and d.free("XRP") == D("0.5")
-    assert {r.status for r in d.records().values()} == {"failed"}
+    assert {r.status for r in records} == {"failed"}
     REGISTRY.clear()
 
 
@@ -178,6 +185,7 @@ def test_the_pending_record_keeps_the_evidence_and_the_run(desk: DeskFactory) ->
         seen.extend(d.ledger.pending())
 
     d.server.faults.add("action", "/sapi/v1/asset/dust-convert/convert", action=look)
+    d.advance(3_600_000)  # the exchange's clock is an hour ahead of the local one
     run_id = d.ledger.begin_run("convert", dry_run=False)
     execute_conversion(plan, replace(d.context(), run_id=run_id))
     records = by_asset(seen)
@@ -190,28 +198,31 @@ def test_the_pending_record_keeps_the_evidence_and_the_run(desk: DeskFactory) ->
         assert record.price == usdc_before  # the target's balance just before sending
         assert record.received_qty == bnb_usdc[asset]  # the net expected
         assert record.client_id.startswith("ds-") and record.client_id.endswith("-cvUSDC")
-        assert record.time is not None
+        when = datetime.fromisoformat(record.time.replace("Z", "+00:00"))
+        stamped = abs((when - d.context().server_now()).total_seconds())
+        assert stamped < 60  # the exchange's time, as its logs are
 
 
 # -- Bybit ---------------------------------------------------------------------------------------
 
 
 def test_a_bybit_cooldown_refusal_skips_the_next_batch_unsent(desk: DeskFactory) -> None:
-    prices_file_coins = sorted(
-        ["XRP", "ADA", "DOGE", "TRX", "LTC", "DOT", "LINK", "AVAX", "ATOM", "NEAR", "APT"]
-    )
-    d = desk("bybit", bybit_section(dust(prices_file_coins, "0.2")))
+    coins = sorted(s[: -len("USDT")] for s in bids() if s.endswith("USDT"))
+    coins = [c for c in coins if c not in {"USDC", "MNT"}][:23]
+    d = desk("bybit", bybit_section(dust(coins, "0.2")))
     plan = d.plan("USDC")
-    assert len(plan.conversions) == len(prices_file_coins)
+    assert len(plan.conversions) == 23 and len(plan.previews) == 2
     d.server.faults.add(
         "http", SB_EXECUTE, calls=1, status=200, body=bybit_error(700021, "processing")
     )
     outcome = execute_conversion(plan, d.context())
-    assert {line.status for line in outcome.lines} == {"skipped"}
-    assert all(line.cooldown for line in outcome.lines)
+    assert len(outcome.lines) == 23 and {line.status for line in outcome.lines} == {"skipped"}
+    for line in outcome.lines:
+        assert line.cooldown and line.received_asset == "USDC"
+        assert line.error == outcome.cooldown_message
     assert d.dialect.account("main").conversions == []
-    assert outcome.exit_code_hint is ExitCode.NOT_NOW
-    assert d.count("POST", SB_QUOTE) >= 1
+    assert d.count("POST", SB_EXECUTE) == 1  # the second batch was never sent
+    assert len(d.ledger.records(kind="conversion")) == 20  # the first batch only
 
 
 # -- lost answers ----------------------------------------------------------------------------------
@@ -249,7 +260,8 @@ def test_a_lost_answer_with_unreadable_balances_stays_pending_and_says_why(
     outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
     for line in outcome.lines:
         assert line.status == "unknown"
-        assert (line.error or "").startswith("outcome unknown (")
+        assert (line.error or "").startswith("outcome unknown (binance account 'main'")
+        assert "dust-convert/convert" in (line.error or "")
         assert (line.error or "").endswith("); the next run settles it")
     assert {r.status for r in d.records().values()} == {"pending"}
     assert d.free("XRP") == 0  # it did execute: the next run settles it
@@ -465,3 +477,62 @@ def test_a_log_that_does_not_name_the_target_is_matched_by_the_assets(desk: Desk
     assert (lines["XRP"].received, lines["XRP"].fee) == (D("0.00196"), D("0.00004"))
     assert (lines["TRX"].received, lines["TRX"].fee) == (D("0.001813"), D("0.000037"))
     assert d.count("POST", DUST) == 1
+
+
+def test_a_bybit_cooldown_at_the_preview_skips_everything_unsent(desk: DeskFactory) -> None:
+    d = desk("bybit", bybit_section(dust(["XRP", "ADA"]), cooldown_hours=6))
+    first, second = (d.plan("USDT", assets=frozenset({a})) for a in ("XRP", "ADA"))
+    execute_conversion(first, d.context())
+    outcome = execute_conversion(second, d.context())
+    (line,) = outcome.lines
+    assert (line.asset, line.status, line.cooldown, line.route) == (
+        "ADA",
+        "skipped",
+        True,
+        "native",
+    )
+    assert line.received_asset == "USDT" and line.amount == D(dust(["ADA"])["ADA"])
+    assert line.error == outcome.cooldown_message and "try again later" in line.error
+    assert outcome.exit_code_hint is ExitCode.NOT_NOW
+    assert len(d.dialect.account("main").conversions) == 1
+
+
+def test_an_asset_no_longer_offered_is_skipped_with_the_reason(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    d.dialect.account("main").wallet.set("TRX", "100000")  # now far above the dust ceiling
+    outcome = execute_conversion(plan, d.context())
+    trx = by_asset(outcome.lines)["TRX"]
+    assert (trx.status, trx.route, trx.received_asset) == ("skipped", "native", "BNB")
+    assert trx.amount == D("3.7") and "no longer offered" in (trx.error or "")
+
+
+def test_a_send_refused_for_the_key_fails_once_with_the_reason(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    denied = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+    d.server.faults.add("http", DUST, status=401, body=denied)
+    outcome = execute_conversion(plan, d.context())
+    lines = by_asset(outcome.lines)
+    assert set(lines) == {"XRP", "TRX"}
+    records = d.ledger.records(kind="conversion")
+    assert len(records) == 2 and d.count("POST", DUST) == 1  # never sent again
+    for record in records:
+        line = lines[record.asset]
+        assert (line.status, record.status) == ("failed", "failed")
+        assert "permissions" in (line.error or "") and line.error == record.error
+        assert (line.client_id, line.record_id) == (record.client_id, record.id)
+
+
+def test_a_ban_answered_to_the_send_is_unknown_with_the_batch_named(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    ban = {"code": -1003, "msg": "Way too many requests; IP banned until 1999999999999."}
+    d.server.faults.add("http_after", DUST, calls=1, status=418, body=ban, retry_after=120)
+    outcome = execute_conversion(plan, d.context(reconcile_window_s=2.0))
+    records = d.records()
+    for asset, line in by_asset(outcome.lines).items():
+        assert (line.status, line.route, line.received_asset) == ("unknown", "native", "BNB")
+        assert line.client_id == records[asset].client_id
+        assert (line.error or "").startswith("outcome unknown (")
+    REGISTRY.clear()
