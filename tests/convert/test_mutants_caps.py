@@ -1,0 +1,102 @@
+"""What an adapter can do for conversions (convert/caps.py): edges found by mutation testing.
+
+A refused target names the targets that do work (the adapter's list, or asked of the exchange
+just now), through the real adapters against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from dustsweep.convert.caps import (
+    fetch_previews,
+    rfq_status_by_quote,
+    unsupported_target,
+)
+from dustsweep.errors import ConversionRejected
+from tests.convert.test_execute import (
+    DUST_BTC,
+    DUST_CONVERT,
+    DUST_QUERY,
+    DeskFactory,
+    binance_section,
+    desk,
+)
+from tests.convert.test_execute_bybit import bybit_section
+
+__all__ = ["desk"]  # the fixture
+
+
+def refusal(d_exchange: object, target: str) -> ConversionRejected:
+    with pytest.raises(ConversionRejected) as err:
+        fetch_previews(d_exchange, target)  # type: ignore[arg-type]
+    return err.value
+
+
+def test_binance_asks_the_other_usual_targets_and_names_those_that_work(
+    desk: DeskFactory,
+) -> None:
+    d = desk(section=binance_section(conversion={"targets": ["BNB", "USDC"]}))
+    err = refusal(d.exchange, "DOGE")
+    assert str(err) == (
+        "binance account 'main': cannot convert small balances into DOGE; targets that work "
+        "for this account (asked the exchange just now): BNB, USDC"
+    )
+    assert err.kind == "unsupported_target"
+
+
+def test_the_refused_target_itself_is_not_asked_again(desk: DeskFactory) -> None:
+    d = desk(section=binance_section(conversion={"targets": ["BNB", "USDC"]}))
+    asked_before = d.count("POST", DUST_QUERY)
+    err = refusal(d.exchange, "USDT")
+    assert str(err).endswith(
+        "into USDT; targets that work for this account (asked the exchange just now): BNB, USDC"
+    )
+    # the refusal itself, then USDC (BNB is previewed from dust-btc): USDT is not asked again
+    assert d.count("POST", DUST_QUERY) - asked_before == 2
+    assert d.count("POST", DUST_CONVERT) == 0
+
+
+def test_when_no_usual_target_works_the_message_says_which_were_tried(
+    desk: DeskFactory,
+) -> None:
+    d = desk(section=binance_section(conversion={"targets": ["ETH"]}))
+    body = {"code": -1102, "msg": "Mandatory parameter 'asset' was not sent."}
+    d.server.faults.add("http", DUST_BTC, status=400, body=body)  # BNB refused as well
+    err = refusal(d.exchange, "DOGE")
+    assert str(err) == (
+        "binance account 'main': cannot convert small balances into DOGE; none of BNB, USDT, "
+        "USDC works right now either: is any balance small enough?"
+    )
+
+
+def test_the_refusal_keeps_the_exchanges_code_and_status(desk: DeskFactory) -> None:
+    d = desk(section=binance_section(conversion={"targets": ["BNB"]}))
+    with pytest.raises(ConversionRejected) as raw:
+        d.exchange.preview_conversion("DOGE")
+    assert raw.value.code is not None and raw.value.http_status is not None
+    err = unsupported_target(d.exchange, "DOGE", raw.value)
+    assert (err.code, err.http_status) == (raw.value.code, raw.value.http_status)
+    assert err.kind == "unsupported_target"
+    assert str(err).endswith("(asked the exchange just now): BNB")
+
+
+def test_bybit_names_its_own_targets_without_asking(desk: DeskFactory) -> None:
+    d = desk("bybit", bybit_section({"XRP": "0.5"}))
+    refused = ConversionRejected("not a target", kind="unsupported_target", code=7, http_status=200)
+    err = unsupported_target(d.exchange, "USDT", refused)
+    assert str(err) == (
+        "bybit account 'main': cannot convert small balances into USDT; targets that work for "
+        "this account: MNT, USDC"
+    )
+    assert (err.code, err.http_status) == (7, 200)
+    assert d.count("POST", "/v5/asset/covert/get-quote") == 0
+
+
+def test_only_an_adapter_that_says_so_looks_a_convert_order_up_by_quote(
+    desk: DeskFactory,
+) -> None:
+    d = desk()
+    assert rfq_status_by_quote(d.exchange) is d.exchange
+    caps = d.exchange.capabilities
+    d.exchange.capabilities = type(caps)(**{**caps.__dict__, "rfq_status_by_quote": False})
+    assert rfq_status_by_quote(d.exchange) is None
