@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from dustsweep.convert.caps import (
+    fetch_convert_limits,
     fetch_previews,
     rfq_status_by_quote,
     unsupported_target,
 )
-from dustsweep.errors import ConversionRejected
+from dustsweep.errors import Banned, ConversionRejected
 from tests.convert.test_execute import (
     DUST_BTC,
     DUST_CONVERT,
@@ -22,6 +23,7 @@ from tests.convert.test_execute import (
     desk,
 )
 from tests.convert.test_execute_bybit import bybit_section
+from tests.convert.test_rfq import apt_section
 
 __all__ = ["desk"]  # the fixture
 
@@ -100,3 +102,45 @@ def test_only_an_adapter_that_says_so_looks_a_convert_order_up_by_quote(
     caps = d.exchange.capabilities
     d.exchange.capabilities = type(caps)(**{**caps.__dict__, "rfq_status_by_quote": False})
     assert rfq_status_by_quote(d.exchange) is None
+
+
+CONVERT_INFO = "/sapi/v1/convert/exchangeInfo"
+
+
+def test_convert_limits_are_each_pairs_limits_into_the_target(desk: DeskFactory) -> None:
+    d = desk(section=apt_section())
+    pairs = {p.from_asset: p for p in d.exchange.convert_pairs(to_asset="BNB")}
+    limits = fetch_convert_limits(d.exchange, "bnb")
+    assert limits is not None and set(limits) == set(pairs) and "APT" in limits
+    for asset, limit in limits.items():
+        pair = pairs[asset]
+        assert (limit.asset, limit.target) == (asset, "BNB")
+        assert (limit.min_amount, limit.max_amount) == (pair.from_min, pair.from_max)
+        assert (limit.min_received, limit.max_received) == (pair.to_min, pair.to_max)
+        assert limit.max_amount is not None and limit.max_amount > 0
+
+
+def test_a_maximum_of_0_means_no_maximum(desk: DeskFactory) -> None:
+    d = desk(section=apt_section())
+    for field in ("fromAssetMaxAmount", "toAssetMaxAmount"):
+        d.server.faults.add("garble", CONVERT_INFO, field=field, value="0")
+    limits = fetch_convert_limits(d.exchange, "BNB")
+    assert limits is not None
+    apt = limits["APT"]
+    assert (apt.max_amount, apt.max_received) == (None, None)
+    assert apt.min_amount > 0 and apt.min_received > 0
+
+
+def test_convert_pairs_that_cannot_be_read_only_remove_the_convert_route(
+    desk: DeskFactory,
+) -> None:
+    d = desk(section=apt_section())
+    d.server.faults.add("http", CONVERT_INFO, status=500)
+    assert fetch_convert_limits(d.exchange, "BNB") is None
+
+
+def test_a_ban_on_the_convert_pairs_stops_the_run(desk: DeskFactory) -> None:
+    d = desk(section=apt_section())
+    d.server.faults.ban(418, path=CONVERT_INFO, retry_after=120)
+    with pytest.raises(Banned):
+        fetch_convert_limits(d.exchange, "BNB")
