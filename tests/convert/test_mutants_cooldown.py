@@ -4,6 +4,7 @@ is later, for this account only), or says it does not know; through the real ada
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -114,3 +115,44 @@ def test_the_period_is_said_in_hours_from_one_hour_on(
     with pytest.raises(CooldownActive) as err:
         check_cooldown(d.exchange, d.ledger, "main", cooldown_s, d.context().server_now_ms())
     assert str(err.value).endswith(f"per the local history; {said})")
+
+
+def test_the_cooldown_ends_exactly_cooldown_s_after_the_last_conversion(
+    desk: DeskFactory,
+) -> None:
+    d = desk()
+    last = local_conversion(d)
+    with pytest.raises(CooldownActive) as err:
+        check_cooldown(d.exchange, d.ledger, "main", 1, last + 999)
+    assert err.value.until_ms == last + 1000
+    check_cooldown(d.exchange, d.ledger, "main", 1, last + 1000)  # over: no error
+
+
+def test_no_cooldown_period_reads_nothing(desk: DeskFactory) -> None:
+    d = desk()
+    last = local_conversion(d)
+    before = d.count("GET", DRIBBLET)
+    check_cooldown(d.exchange, d.ledger, "main", 0, last)
+    check_cooldown(d.exchange, d.ledger, "main", 6 * 3600, last, applies=False)
+    assert d.count("GET", DRIBBLET) == before
+
+
+def test_a_conversion_on_another_exchange_does_not_start_this_ones_cooldown(
+    desk: DeskFactory,
+) -> None:
+    d = desk()
+    last = local_conversion(d, exchange="bybit")  # the same account name, elsewhere
+    check_cooldown(d.exchange, d.ledger, "main", 6 * 3600, last + 1000)
+
+
+def test_the_end_time_is_shown_in_utc_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert iso_ms(0) == "1970-01-01T00:00:00Z"
+        assert iso_ms(1) == "1970-01-01T00:00:01Z"  # rounded up to the second
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -43,6 +43,7 @@ def test_a_tame_asset_keeps_its_name() -> None:
     assert asset_part("ADA", 19) == "ADA"
     assert asset_part("A" * 19, 19) == "A" * 19  # exactly the room
     assert asset_part("1INCH", 5) == "1INCH"
+    assert asset_part("T", 19) == "T"  # one character is a name too
 
 
 def test_a_name_one_character_too_long_is_cut_and_hashed() -> None:

@@ -45,6 +45,16 @@ def test_at_most_eight_accounts_run_at_once_on_named_threads() -> None:
     assert all(name.startswith("account") for name in names)
 
 
+def test_never_more_than_eight_at_once() -> None:
+    nine = threading.Barrier(9, timeout=1.0)  # the ninth job waits until a worker is free
+
+    def job() -> None:
+        nine.wait()
+
+    with pytest.raises(threading.BrokenBarrierError):
+        run_concurrently([job] * 9)
+
+
 def test_a_job_that_raises_raises_to_the_caller() -> None:
     def boom() -> int:
         raise RuntimeError("account failed")
