@@ -5,6 +5,9 @@ just now), through the real adapters against the simulator."""
 
 from __future__ import annotations
 
+import logging
+from decimal import Decimal as D
+
 import pytest
 
 from dustsweep.convert.caps import (
@@ -132,11 +135,33 @@ def test_a_maximum_of_0_means_no_maximum(desk: DeskFactory) -> None:
 
 
 def test_convert_pairs_that_cannot_be_read_only_remove_the_convert_route(
-    desk: DeskFactory,
+    desk: DeskFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     d = desk(section=apt_section())
     d.server.faults.add("http", CONVERT_INFO, status=500)
-    assert fetch_convert_limits(d.exchange, "BNB") is None
+    with caplog.at_level(logging.INFO, logger="dustsweep.convert.caps"):
+        assert fetch_convert_limits(d.exchange, "bnb") is None
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "dustsweep.convert.caps"]
+    assert said.startswith("Convert pairs into BNB unavailable: ") and "500" in said
+
+
+def test_pairs_into_another_asset_are_passed_over(desk: DeskFactory) -> None:
+    d = desk(section=apt_section())
+    limits = {"fromAssetMinAmount": "1.3", "fromAssetMaxAmount": "9000"}
+    limits |= {"toAssetMinAmount": "0.02", "toAssetMaxAmount": "200"}
+    pairs = [  # an exchange that ignores the toAsset filter
+        {"fromAsset": "APT", "toAsset": "ETH", **limits},
+        {"fromAsset": "APT", "toAsset": "BNB", **limits},
+        {"fromAsset": "XRP", "toAsset": "BNB", **limits},
+    ]
+    d.server.faults.add("http", CONVERT_INFO, status=200, body=pairs)
+    got = fetch_convert_limits(d.exchange, "BNB")
+    assert got is not None and sorted(got) == ["APT", "XRP"]
+    assert (got["APT"].target, got["APT"].max_amount, got["APT"].max_received) == (
+        "BNB",
+        D("9000"),
+        D("200"),
+    )
 
 
 def test_a_ban_on_the_convert_pairs_stops_the_run(desk: DeskFactory) -> None:
