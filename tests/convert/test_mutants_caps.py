@@ -6,13 +6,17 @@ just now), through the real adapters against the simulator."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
 from dustsweep.convert.caps import (
+    conversion_finder,
     fetch_convert_limits,
     fetch_previews,
+    rfq,
     rfq_status_by_quote,
     unsupported_target,
 )
@@ -97,14 +101,20 @@ def test_bybit_names_its_own_targets_without_asking(desk: DeskFactory) -> None:
     assert d.count("POST", "/v5/asset/covert/get-quote") == 0
 
 
-def test_only_an_adapter_that_says_so_looks_a_convert_order_up_by_quote(
+def test_an_optional_method_is_handed_out_only_when_the_record_says_so(
     desk: DeskFactory,
 ) -> None:
-    d = desk()
-    assert rfq_status_by_quote(d.exchange) is d.exchange
-    caps = d.exchange.capabilities
-    d.exchange.capabilities = type(caps)(**{**caps.__dict__, "rfq_status_by_quote": False})
-    assert rfq_status_by_quote(d.exchange) is None
+    exchange: Any = desk().exchange
+    views = {"rfq_status_by_quote": rfq_status_by_quote, "rfq_convert": rfq}
+    for flag, view in views.items():
+        assert view(exchange) is exchange
+        declared = exchange.capabilities
+        exchange.capabilities = replace(declared, **{flag: False})
+        assert view(exchange) is None
+        exchange.capabilities = declared
+    assert conversion_finder(exchange) is None  # Binance finds conversions in its log instead
+    bybit: Any = desk("bybit", bybit_section({"XRP": "0.5"})).exchange
+    assert conversion_finder(bybit) is bybit
 
 
 CONVERT_INFO = "/sapi/v1/convert/exchangeInfo"

@@ -6,14 +6,16 @@ APT (tests/convert/test_rfq.py) is worth 20 USDT and cannot be sold: Convert quo
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from dustsweep.convert.execute import execute_conversion, planned_conversion_outcomes
+from dustsweep.convert.execute import UNRESOLVED, execute_conversion, planned_conversion_outcomes
 from dustsweep.convert.plan import fallback_to_native
 from dustsweep.core.routes import Route
-from dustsweep.run.outcome import Status
-from tests.convert.test_execute import D, DeskFactory, desk
-from tests.convert.test_rfq import POLICY, apt_section
+from dustsweep.run.outcome import ActionOutcome, Status
+from tests.convert.test_execute import BINANCE_BALANCES, D, DeskFactory, binance_section, desk
+from tests.convert.test_rfq import GET_QUOTE, POLICY, UNSELLABLE, apt_section
 
 __all__ = ["desk"]  # the fixture
 
@@ -78,3 +80,66 @@ def test_an_asset_whose_runner_up_is_to_leave_it_has_no_fallback(desk: DeskFacto
     xrp = next(c for c in plan.conversions if c.asset == "XRP")
     assert xrp.choice.runner_up is Route.LEAVE
     assert fallback_to_native(xrp) is None
+
+
+def convert_only_section() -> dict[str, Any]:
+    """APT and NEAR (20 USDT each) can only go through Convert: no market sells them and they
+    are over the exchange's small-balance conversion ceiling."""
+    section = binance_section(
+        balances={**BINANCE_BALANCES, "APT": "2.5", "NEAR": "5"},
+        prices={
+            "APTUSDT": "8",
+            "APTBTC": "0.0001",
+            "NEARUSDT": "4",
+            "NEARBTC": "0.00005",
+            "NEARBNB": "0.008",
+        },
+        symbols={
+            s: UNSELLABLE
+            for s in ("APTUSDT", "APTBTC", "APTETH", "NEARUSDT", "NEARBTC", "NEARBNB", "NEARETH")
+        },
+        conversion={"max_value": "0.0002"},  # 16 USDT: XRP and TRX are listed, not APT or NEAR
+    )
+    return section
+
+
+def test_without_a_quote_or_a_runner_up_each_asset_is_left_with_the_reason(
+    desk: DeskFactory,
+) -> None:
+    d = desk(section=convert_only_section())
+    plan = d.plan("BNB", POLICY, convert=True)
+    converts = [c for c in plan.conversions if c.route is Route.CONVERT]
+    assert [c.asset for c in converts] == ["APT", "NEAR"]
+    assert all(c.choice.runner_up is Route.LEAVE for c in converts)
+    d.server.faults.add("http", GET_QUOTE, status=503)
+    outcome = execute_conversion(plan, d.context())
+    lines = {x.asset: x for x in outcome.lines}
+    assert set(lines) == {"APT", "NEAR", "TRX", "XRP"}  # one line per planned asset
+    for asset, amount in (("APT", D("2.5")), ("NEAR", D("5"))):
+        line = lines[asset]
+        assert (line.status, line.route, line.amount, line.target) == (
+            Status.SKIPPED,
+            "convert",
+            amount,
+            "BNB",
+        )
+        assert line.error is not None and line.error.startswith("no Convert quote: ")
+        assert "503" in line.error
+    assert (lines["XRP"].status, lines["TRX"].status) == (Status.CONVERTED, Status.CONVERTED)
+    assert outcome.target == "BNB" and outcome.notes == []
+    assert d.free("APT") == D("2.5") and d.free("NEAR") == D("5")
+
+
+def test_records_the_caller_already_settled_are_not_looked_up_again(desk: DeskFactory) -> None:
+    d = desk()
+    plan = d.plan("BNB")
+    still_unknown = ActionOutcome(
+        asset="XRP", route="native", amount=D("0.5"), status=Status.UNKNOWN
+    )
+    outcome = execute_conversion(plan, d.context(), settled=[still_unknown])
+    assert outcome.settled == [still_unknown]
+    lines = {x.asset: x for x in outcome.lines}
+    assert lines["XRP"].status == Status.SKIPPED and lines["XRP"].error == UNRESOLVED
+    assert (lines["XRP"].target, lines["XRP"].amount) == ("BNB", D("0.5"))
+    assert lines["TRX"].status == Status.CONVERTED
+    assert d.free("XRP") == D("0.5")  # not risked twice
