@@ -157,8 +157,8 @@ def test_convert_pairs_that_cannot_be_read_only_remove_the_convert_route(
 
 def test_pairs_into_another_asset_are_passed_over(desk: DeskFactory) -> None:
     d = desk(section=apt_section())
-    limits = {"fromAssetMinAmount": "1.3", "fromAssetMaxAmount": "9000"}
-    limits |= {"toAssetMinAmount": "0.02", "toAssetMaxAmount": "200"}
+    limits = {"fromAssetMinAmount": "0.3", "fromAssetMaxAmount": "0.9"}  # small maxima count
+    limits |= {"toAssetMinAmount": "0.02", "toAssetMaxAmount": "0.5"}
     pairs = [  # an exchange that ignores the toAsset filter
         {"fromAsset": "APT", "toAsset": "ETH", **limits},
         {"fromAsset": "APT", "toAsset": "BNB", **limits},
@@ -169,8 +169,8 @@ def test_pairs_into_another_asset_are_passed_over(desk: DeskFactory) -> None:
     assert got is not None and sorted(got) == ["APT", "XRP"]
     assert (got["APT"].target, got["APT"].max_amount, got["APT"].max_received) == (
         "BNB",
-        D("9000"),
-        D("200"),
+        D("0.9"),
+        D("0.5"),
     )
 
 
