@@ -143,3 +143,15 @@ def test_records_the_caller_already_settled_are_not_looked_up_again(desk: DeskFa
     assert (lines["XRP"].target, lines["XRP"].amount) == ("BNB", D("0.5"))
     assert lines["TRX"].status == Status.CONVERTED
     assert d.free("XRP") == D("0.5")  # not risked twice
+
+
+def test_the_native_fallback_converts_the_whole_balance_not_the_floored_quote_amount(
+    desk: DeskFactory,
+) -> None:
+    d = desk(section=apt_section())
+    d.dialect.account("main").wallet.set("APT", "2.123456789")
+    plan = d.plan("BNB", POLICY, convert=True, assets=frozenset({"APT"}))
+    (apt,) = plan.conversions
+    assert (apt.route, apt.amount) == (Route.CONVERT, D("2.12345678"))  # 8 decimals
+    native = fallback_to_native(apt)
+    assert native is not None and native.amount == D("2.123456789")
