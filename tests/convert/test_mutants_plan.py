@@ -190,3 +190,15 @@ def test_a_dearer_sale_lets_the_conversion_win(desk: DeskFactory) -> None:
     ada = next(c for c in got.conversions if c.asset == "ADA")
     assert ada.route is Route.NATIVE and ada.amount == D("12.3")
     assert ada.choice.runner_up is Route.SELL
+
+
+def test_every_compared_asset_keeps_its_route_comparison_in_the_quote(desk: DeskFactory) -> None:
+    d = desk(section=apt_section())
+    policy = Policy(quote="USDT", dust_threshold=D("50"), keep=frozenset({"DOGE"}))
+    from dustsweep.convert.caps import fetch_convert_limits
+
+    got = plan(d, policy=policy, convert_limits=fetch_convert_limits(d.exchange, "BNB"))
+    choices = {c.asset: c for c in got.choices}
+    assert sorted(choices) == ["ADA", "APT", "TRX", "XRP"]  # ADA too, though better sold
+    assert choices["XRP"].reason.startswith("native conversion to BNB nets 0.98 USDT")
+    assert "Convert quote to BNB: 12.3 ADA is below the Convert minimum" in choices["ADA"].reason
