@@ -13,6 +13,7 @@ from typing import Any
 
 from dustsweep.convert.settle import CONVERT_QUOTE_MAX_MS, reconcile_pending_conversions
 from dustsweep.run.outcome import ActionOutcome, Status
+from tests.convert.records import pending_convert
 from tests.convert.test_execute import DeskFactory
 from tests.convert.test_execute import desk as desk  # the fixture
 from tests.convert.test_rfq import STATUS, CrashBeforeOrderId, apt_section
@@ -135,18 +136,7 @@ def test_a_dead_quote_with_a_fallen_balance_line_names_the_record(desk: DeskFact
 def test_a_dead_quote_with_an_intact_balance_line_names_the_record(desk: DeskFactory) -> None:
     d = desk(section=apt_section())
     now = d.context().server_now()
-    record_id = d.ledger.add(
-        exchange="binance",
-        account="main",
-        kind="conversion",
-        asset="APT",
-        qty=D("2.5"),
-        received_asset="BNB",
-        fee_asset="BNB",
-        market="convert",
-        client_id="q-never-accepted",
-        time=now,
-    )
+    record_id = pending_convert(d, now, client_id="q-never-accepted")
     d.advance(CONVERT_QUOTE_MAX_MS + MARGIN_MS + 1_000)
     (line,) = reconcile_pending_conversions(d.context())
     record = d.ledger.get(record_id)

@@ -24,6 +24,7 @@ from dustsweep.convert.settle import (
     reconcile_pending_conversions,
 )
 from dustsweep.run.outcome import Status
+from tests.convert.records import pending_convert
 from tests.convert.test_execute import DRIBBLET, Desk, DeskFactory
 from tests.convert.test_execute import desk as desk  # the fixture
 from tests.convert.test_faults import Crash, CrashingLedger
@@ -146,27 +147,11 @@ def test_a_conversion_found_in_the_log_costs_no_balance_read(desk: DeskFactory) 
     assert d.ledger.pending() == []
 
 
-def pending_convert(d: Desk, sent_ms: int) -> int:
-    """The record of a Convert quote whose accept's answer never came."""
-    return d.ledger.add(
-        exchange="binance",
-        account="main",
-        kind="conversion",
-        asset="APT",
-        qty=D("2.5"),
-        received_asset="BNB",
-        fee_asset="BNB",
-        market="convert",
-        client_id="q-answer-lost",
-        time=datetime.fromtimestamp(sent_ms / 1000, UTC),
-    )
-
-
 def test_a_quote_is_given_up_only_after_the_longest_validity_to_the_millisecond(
     desk: DeskFactory,
 ) -> None:
     d = desk(section=apt_section())
-    record_id = pending_convert(d, SENT_MS)
+    record_id = pending_convert(d, datetime.fromtimestamp(SENT_MS / 1000, UTC))
     edge = SENT_MS + CONVERT_QUOTE_MAX_MS + MARGIN_MS
     line, record = settle_one(d, at(d, edge), record_id)
     assert (line.status, record.status) == (Status.UNKNOWN, "pending")

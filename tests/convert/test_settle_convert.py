@@ -16,6 +16,7 @@ import pytest
 from dustsweep.convert.execute import execute_conversion
 from dustsweep.convert.settle import CONVERT_QUOTE_MAX_MS, reconcile_pending_conversions
 from dustsweep.run.outcome import Status
+from tests.convert.records import pending_convert
 from tests.convert.test_execute import Desk, DeskFactory
 from tests.convert.test_execute import desk as desk  # the fixture
 from tests.convert.test_faults import Crash, CrashingLedger
@@ -74,17 +75,7 @@ def test_a_quote_that_may_still_be_accepted_is_checked_next_run(desk: DeskFactor
 def test_a_quote_never_accepted_is_failed_once_it_is_dead(desk: DeskFactory) -> None:
     d = desk(section=apt_section())
     now = d.context().server_now()
-    record_id = d.ledger.add(
-        exchange="binance",
-        account="main",
-        kind="conversion",
-        asset="APT",
-        qty=D("2.5"),
-        received_asset="BNB",
-        market="convert",
-        client_id="q-never-accepted",
-        time=now,
-    )
+    record_id = pending_convert(d, now, client_id="q-never-accepted", fee_asset=None)
     (line,) = reconcile_pending_conversions(d.context())
     assert line.status == Status.UNKNOWN  # the quote might still be accepted
     d.advance(CONVERT_QUOTE_MAX_MS + MARGIN_MS - 1_000)  # a second before the edge
