@@ -142,7 +142,9 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 table.add_row(
                     c.asset,
                     dec(c.amount),
-                    c.choice.option.label if c.choice.option else c.route.value,
+                    route_cell(
+                        c.choice.option.label if c.choice.option else c.route.value, plan.target
+                    ),
                     dec(c.received) or "?",
                     f"{dec(c.fee) or '?'}{rate}",
                     money(c.fee_value),
@@ -164,6 +166,12 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
         for skip in plan.skipped:
             console.print(f"  left {skip.asset}: {skip.reason}")
         console.print()
+
+
+def route_cell(label: str, target: str) -> str:
+    """The route without " to <target>": the table's title and its Receive column already name
+    the target, and the shorter words keep the column on one line at 80 columns."""
+    return label.removesuffix(f" to {target}")
 
 
 def print_convert_results(console: Console, items: Sequence[Any], summary: bool = True) -> None:

@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import struct
 import subprocess
@@ -103,3 +104,35 @@ def test_sell_at_a_terminal_shows_the_plan_then_asks_on_stderr(
     # under --json.
     shown = "main: orders" in after and "4/4" in after
     assert shown is (not as_json and bool(placed)), after[-3000:]
+
+
+def test_convert_plan_fits_80_columns_one_line_per_asset(sim_factory: Any, tmp_path: Path) -> None:
+    """The route column names the route without its target (the title and the Receive column
+    name it), so at 80 columns each asset's row stays one line and no number is cut."""
+    sim = sim_factory(DEMO_SCENARIO)
+    targets = {"binance": {"convert_to": "BNB"}, "bybit": {"convert_to": "USDT"}}
+    config = write_config(tmp_path, accounts_for(sim, **targets), keep=["BNB"])
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    command = [sys.executable, "-m", "dustsweep", "--no-color", "--config", str(config), "convert"]
+    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    try:
+        screen = read_until(master, b"[y/N]").decode()
+        os.write(master, b"n\n")
+        process.wait(timeout=120)
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+    screen = re.sub(r"\x1b\[[0-9;]*m", "", screen)  # --no-color still makes headers bold
+    lines = [line.rstrip() for line in screen.split("\n")]
+    assert not [line for line in lines if len(line) > 80], screen
+    rows = [line for line in lines if "native conversion" in line]
+    assert len(rows) >= 2 and "…" not in screen
+    for row in rows:  # asset, amount and both receive columns on the route's own line
+        cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+        assert len(cells) == 5 and cells[2] == "native conversion", row
+        assert all(cells) and not any(c.endswith(" to") for c in cells), row
+    assert "convert to BNB" in screen and "convert to USDT" in screen
