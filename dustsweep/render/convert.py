@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, failed_line, iso_ms, money, sum_by_asset
+from dustsweep.render.common import dec, failed_line, iso_ms, money, print_hanging, sum_by_asset
 from dustsweep.render.totals import (
     Totals,
     convert_totals,
@@ -158,13 +158,15 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 drop=("Runner-up", f"Fee {quote}", "Fee"),
             )
             totals = plan.totals
-            console.print(
-                f"  {len(plan.conversions)} conversion(s): receive {dec(totals.received)} "
-                f"{plan.target} ({money(totals.received_value)} {quote}), fees "
-                f"{dec(totals.fee)} {plan.target} ({money(totals.fee_value)} {quote})"
+            print_hanging(
+                console,
+                f"{len(plan.conversions)} conversion(s):",
+                f"receive {dec(totals.received)} {plan.target} "
+                f"({money(totals.received_value)} {quote}), fees "
+                f"{dec(totals.fee)} {plan.target} ({money(totals.fee_value)} {quote})",
             )
         for skip in plan.skipped:
-            console.print(f"  left {skip.asset}: {skip.reason}")
+            print_hanging(console, f"left {skip.asset}:", skip.reason)
         console.print()
 
 

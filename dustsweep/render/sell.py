@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, failed_line, money, sum_by_asset
+from dustsweep.render.common import (
+    dec,
+    failed_line,
+    money,
+    print_hanging,
+    print_indented,
+    sum_by_asset,
+)
 from dustsweep.render.totals import (
     Totals,
     overall,
@@ -171,17 +178,19 @@ def print_sell_plan(console: Console, quote: str, sells: Sequence[Any]) -> None:
             )
         print_table(console, table, drop=("Residual", "Est. fee", "Market"))
         more = f" and {len(sell.followups)} follow-up sale(s)" if sell.followups else ""
-        console.print(
-            f"  {len(plan.orders)} order(s){more}, expected {money(plan.expected_value)} "
-            f"{quote}, estimated fees {money(plan.est_fee_value)} {quote}"
+        print_indented(
+            console,
+            f"{len(plan.orders)} order(s){more}, expected {money(plan.expected_value)} "
+            f"{quote}, estimated fees {money(plan.est_fee_value)} {quote}",
         )
         for order in sell.followups:
-            console.print(
-                f"  then the {order.asset} received -> {order.quote_asset} on {order.symbol} "
-                "(sized from what the sales above receive)"
+            print_indented(
+                console,
+                f"then the {order.asset} received -> {order.quote_asset} on {order.symbol} "
+                "(sized from what the sales above receive)",
             )
         for skip in plan.skipped:
-            console.print(f"  skipped {skip.asset}: {skip.reason}")
+            print_hanging(console, f"skipped {skip.asset}:", skip.reason)
         console.print()
 
 

@@ -160,3 +160,22 @@ def test_no_progress_without_a_terminal(cli: Any, config: Path) -> None:
     result = cli("--config", str(config), "sweep", "--yes")
     assert result.code == 0
     assert result.err == ""  # no progress, no status line: cron mail holds only the summary
+
+
+def test_without_a_terminal_each_left_asset_and_each_total_is_one_line(
+    cli: Any, config: Path
+) -> None:
+    """Cron mail is read with grep: a reason or a total is never broken over lines."""
+    doc = json.loads(cli("--config", str(config), "convert", "--json").out)
+    result = cli("--config", str(config), "convert")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    skipped = [(s["asset"], s["reason"]) for a in doc["accounts"] for s in a["left"]]
+    assert len(skipped) >= 3
+    for asset, reason in skipped:
+        assert f"  left {asset}: {reason}" in lines, (asset, reason)
+    assert sum(
+        1 for line in lines if re.match(r"  \d+ conversion\(s\): receive .* fees .*\)$", line)
+    )
+    plan = cli("--config", str(config), "sell").out.splitlines()
+    assert [line for line in plan if "follow-up sale(s), expected" in line and "fees" in line]

@@ -136,3 +136,12 @@ def test_convert_plan_fits_80_columns_one_line_per_asset(sim_factory: Any, tmp_p
         assert len(cells) == 5 and cells[2] == "native conversion", row
         assert all(cells) and not any(c.endswith(" to") for c in cells), row
     assert "convert to BNB" in screen and "convert to USDT" in screen
+    # A reason that wraps keeps to its own column: no continuation line at the left edge.
+    after_tables = [line for line in lines if line and line[0] not in "┏┃┡│└"]
+    strays = [line for line in after_tables if not line.startswith("  ")]
+    assert all(line.endswith(("convert to BNB", "convert to USDT", "[y/N]:")) for line in strays), (
+        strays
+    )
+    assert any(line.startswith("  left ") for line in lines), screen
+    continued = [line for line in lines if line.startswith("            ")]  # under the reason
+    assert continued, screen
