@@ -110,10 +110,12 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
             console.print(failed_line(title))
             continue
         if item.cooldown is not None:
-            console.print(f"[bold]{title}[/bold]: [yellow]not now[/yellow]: {item.cooldown}")
+            print_hanging(
+                console, f"[bold]{title}[/bold]: [yellow]not now[/yellow]:", item.cooldown, 0
+            )
             continue
         if item.note is not None:
-            console.print(f"[bold]{title}[/bold]: {item.note}")
+            print_hanging(console, f"[bold]{title}[/bold]:", item.note, indent=0)
             continue
         plan = item.plan
         if plan is None or not plan.conversions:
@@ -201,7 +203,7 @@ def print_convert_results(console: Console, items: Sequence[Any], summary: bool 
             )
         print_table(console, table, wrap={"Note"}, drop=("Id", "Route", "Fee"))
         for note in item.outcome.notes:
-            console.print(f"  note: {note}")
+            print_hanging(console, "note:", note)
         if item.cooldown is not None:
             console.print(f"  [yellow]{item.cooldown}[/yellow]")
         console.print()

@@ -10,7 +10,16 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from dustsweep.core.delisting import announced, in_hours, iso_utc
-from dustsweep.render.common import _d, csv_cell, dec, failed_line, jsonify, money
+from dustsweep.render.common import (
+    _d,
+    csv_cell,
+    dec,
+    failed_line,
+    jsonify,
+    money,
+    print_hanging,
+    print_indented,
+)
 from dustsweep.render.width import print_table
 
 if TYPE_CHECKING:
@@ -185,10 +194,12 @@ def print_scan(
             drop=("Convert", "Market", "Sell qty", "Residual", "Locked"),
         )
         if hidden:
-            console.print(f"  ({hidden} larger sellable balance(s) hidden; --all shows them)")
+            print_indented(
+                console, f"({hidden} larger sellable balance(s) hidden; --all shows them)"
+            )
         print_totals(console, quote, scan.report)
         for warning in scan.snapshot.warnings if scan.snapshot else ():
-            console.print(f"  [yellow]note:[/yellow] {warning}")
+            print_hanging(console, "[yellow]note:[/yellow]", warning)
         if scan.snapshot is not None and scan.snapshot.announcements:
             held = [a.asset for a in scan.report.assets]
             for asset, note in announced(held, scan.snapshot.announcements, now_ms):
@@ -215,7 +226,10 @@ def print_totals(
         f"stuck {money(_d(t.get('stuck')))}",
     ]
     unpriced = t.get("unpriced")
-    line = (f"{label}, {quote}: " if label else f"  {quote}: ") + " · ".join(parts)
+    line = " · ".join(parts)
     if unpriced:
         line += f" · {unpriced} unpriced"
-    console.print(line)
+    if label:
+        print_hanging(console, f"{label}, {quote}:", line, indent=0)
+    else:
+        print_hanging(console, f"{quote}:", line)

@@ -243,7 +243,7 @@ def print_sell_results(console: Console, sells: Sequence[Any], summary: bool = T
         if sell.result.banned:
             console.print(f"  [red]{sell.result.banned}[/red]")
         for note in sell.result.notes:
-            console.print(f"  note: {note}")
+            print_hanging(console, "note:", note)
         console.print()
     done = [s for s in sells if s.result is not None]
     if done and summary:

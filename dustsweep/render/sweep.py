@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
+from dustsweep.render.common import dec, iso_ms, money, print_hanging, sum_by_asset
 from dustsweep.render.convert import (
     conversion_row,
     convert_rows,
@@ -126,9 +126,10 @@ def print_sweep(console: Console, quote: str, result: Any) -> None:
         if sweep.left:
             console.print(f"[bold]{sweep.name} ({sweep.exchange})[/bold]: left as it is")
             for item in sweep.left:
-                console.print(
-                    f"  {item['asset']} ({money(item['value'])} {quote}, {item['status']}): "
-                    f"{item['reason']}"
+                print_hanging(
+                    console,
+                    f"{item['asset']} ({money(item['value'])} {quote}, {item['status']}):",
+                    item["reason"],
                 )
     totals = [sweep_totals(s, quote) for s in result.accounts]
     print_summary(console, quote, totals, dry_run=result.dry_run)

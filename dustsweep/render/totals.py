@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, iso_ms, money
+from dustsweep.render.common import dec, iso_ms, money, print_hanging
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -194,15 +194,15 @@ def print_summary(
     total = overall(per_account)
     received = ", ".join(f"{dec(v)} {a}" for a, v in sorted(total.received.items())) or "nothing"
     if dry_run:
-        line = "Summary: nothing sold or converted yet (dry run)"
+        line = "nothing sold or converted yet (dry run)"
     else:
-        line = f"Summary: received {received} (net of fees, {money(total.received_value)} {quote})"
+        line = f"received {received} (net of fees, {money(total.received_value)} {quote})"
         line += f"; fees {money(total.fee_value)} {quote}"
     if total.unpriced:
         line += f"; {total.unpriced} amount(s) without a price"
     if total.left:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(total.left.items()))
         line += f"; left: {kinds}"
-    console.print(line)
+    print_hanging(console, "Summary:", line, indent=0)
     if total.next_conversion_ms is not None:
         console.print(f"Next conversion possible from {iso_ms(total.next_conversion_ms)}")

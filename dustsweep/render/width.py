@@ -49,7 +49,11 @@ def print_table(
     ``drop``: headers of columns a terminal too narrow for the whole table may leave out, least
     useful first (what they hold is also in the reason text, or in ``--json``); a line under the
     table names them. They are dropped one by one only until the table fits, and only at a
-    terminal: a pipe or a file gets every column."""
+    terminal: a pipe or a file gets every column. A text column with nothing in any row (a
+    Note column when every order went through) is left out everywhere: it is all blank."""
+    for column in [c for c in table.columns if _header(c) in wrap]:
+        if table.row_count and not any(_cell_width(cell) for cell in column.cells):
+            table.columns.remove(column)
     fixed = [c for c in table.columns if _header(c) not in wrap]
     texts = [c for c in table.columns if _header(c) in wrap]
     for column in fixed:
@@ -72,7 +76,11 @@ def print_table(
     if width <= console.width:
         console.print(table)
         if dropped:
-            console.print(f"  ({', '.join(dropped)} left out at this width; --json has them)")
+            from dustsweep.render.common import print_indented
+
+            print_indented(
+                console, f"({', '.join(dropped)} left out at this width; --json has them)"
+            )
         return
     if console.is_terminal:  # the terminal would break the long lines inside the numbers
         _print_records(console, table)

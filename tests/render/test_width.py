@@ -60,3 +60,19 @@ def test_a_pipe_keeps_every_column_and_every_digit() -> None:
     assert "left out" not in text
     for amount in AMOUNTS:
         assert amount in text
+
+
+def test_a_text_column_empty_in_every_row_is_left_out_and_one_with_text_is_kept() -> None:
+    for filled in (False, True):
+        out = Table(title="t")
+        for header in ("Asset", "Sold", "Note"):
+            out.add_column(header)
+        out.add_row("A0", "1.5", "")
+        out.add_row("A1", "0.00000001", "rejected: -2010" if filled else "")
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=80, force_terminal=True, color_system=None)
+        print_table(console, out, wrap={"Note"})
+        text = buffer.getvalue()
+        assert ("Note" in header_line(text)) is filled
+        assert "0.00000001" in text and "1.5" in text
+        assert ("rejected: -2010" in text) is filled
