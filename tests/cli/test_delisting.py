@@ -112,11 +112,12 @@ def test_a_market_closing_after_the_rules_were_cached_is_not_used(
 ) -> None:
     """The rules cache (24 h) still says TRADING; the schedule says the market has closed, and
     the simulator, like Binance, refuses orders on it from its delisting time on."""
-    sim = sim_factory(scenario(schedule=[{"delistInHours": 2 / 3600, "symbols": ["ADAUSDT"]}]))
+    sim = sim_factory(scenario(schedule=[{"delistInHours": 5 / 3600, "symbols": ["ADAUSDT"]}]))
+    began = time.monotonic()  # not before the simulator started: its schedule counts from then
     config = write_config(tmp_path, accounts_for(sim))
     ada = next(row for row in scan_account(cli, config, "main")["assets"] if row["asset"] == "ADA")
-    assert ada["market"] == "ADAUSDT"  # still open: the usual choice
-    time.sleep(2.2)
+    assert ada["market"] == "ADAUSDT"  # still open: the usual choice (5 s: room for a slow CI)
+    time.sleep(max(0.0, began + 5.2 - time.monotonic()))
     result = cli("--config", str(config), "sell", "--yes", "--asset", "ADA", "--account", "main")
     assert result.code == 0, result.out + result.err
     accepted = sim.dialect("binance").account("demo").orders
