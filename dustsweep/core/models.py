@@ -28,6 +28,16 @@ class Verdict(StrEnum):
     IGNORED = "ignored"  # keep list, the quote asset itself, or not a spot asset (LD*)
 
 
+class Route(StrEnum):
+    """The ways a balance can leave the account (``LEAVE``: it stays). Defined here, beside the
+    other shared types, so an outcome can name its route without importing the route maths."""
+
+    SELL = "sell"
+    NATIVE = "native"
+    CONVERT = "convert"
+    LEAVE = "leave"
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """One asset of one account.

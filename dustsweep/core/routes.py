@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, localcontext
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from dustsweep.core.lots import plain
 from dustsweep.core.models import ZERO, ConvertLimit, DustCandidate
+from dustsweep.core.models import Route as Route  # its home is models; imported from here too
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -34,15 +34,6 @@ if TYPE_CHECKING:
     from dustsweep.core.valuation import Valuer
 
 COSTS_TOO_MUCH = "left: costs more than it is worth"
-
-
-class Route(StrEnum):
-    """The ways a balance can leave the account (``LEAVE``: it stays)."""
-
-    SELL = "sell"
-    NATIVE = "native"
-    CONVERT = "convert"
-    LEAVE = "leave"
 
 
 # Equal net values are broken in this order: the most predictable, cheapest-to-run route first.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dustsweep.core.routes import Route
 from dustsweep.run.outcome import ActionOutcome, Status
-from dustsweep.sell.steps import final_error, outcome_status
+from dustsweep.sell.steps import answered_outcome
 from dustsweep.storage.records import LedgerError
 
 if TYPE_CHECKING:
@@ -22,23 +22,15 @@ if TYPE_CHECKING:
 def filled_outcome(attempt: Attempt, result: OrderResult, *, followup: bool) -> ActionOutcome:
     """The exchange gave a final answer: what it filled, received and charged."""
     order = attempt.order
-    return ActionOutcome(
-        route=Route.SELL,
+    return answered_outcome(
+        result,
         asset=order.asset,
-        market=result.symbol,
         amount=order.qty,
-        status=outcome_status(result),
         client_id=attempt.client_id,
-        filled_qty=result.filled_qty,
-        proceeds=result.quote_qty,
-        fee=result.fee,
-        fee_asset=result.fee_asset,
-        residual=order.residual + (order.qty - result.filled_qty),
-        error=final_error(result),
         received_asset=order.quote_asset,
-        exchange_id=result.order_id,
-        followup=followup,
         record_id=attempt.record_id,
+        residual=order.residual + (order.qty - result.filled_qty),
+        followup=followup,
     )
 
 

@@ -30,7 +30,7 @@ from dustsweep.errors import (
 from dustsweep.run.outcome import ActionOutcome, Status
 from dustsweep.run.retry import backoff
 from dustsweep.sell.shared import ban_message
-from dustsweep.sell.steps import final_error, outcome_status
+from dustsweep.sell.steps import answered_outcome, final_error
 from dustsweep.storage.records import Record, RecordStatus
 
 if TYPE_CHECKING:
@@ -294,19 +294,11 @@ def _from_record(record: Record, status: Status, error: str) -> ActionOutcome:
 
 
 def _from_result(record: Record, result: OrderResult) -> ActionOutcome:
-    return ActionOutcome(
-        route=Route.SELL,
+    return answered_outcome(
+        result,
         asset=record.asset,
-        market=result.symbol,
         amount=record.qty or ZERO,
-        status=outcome_status(result),
         client_id=result.client_id,
-        filled_qty=result.filled_qty,
-        proceeds=result.quote_qty,
-        fee=result.fee,
-        fee_asset=result.fee_asset,
-        error=final_error(result),
         received_asset=record.received_asset,
-        exchange_id=result.order_id,
         record_id=record.id,
     )

@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dustsweep.run.outcome import Status
+from dustsweep.core.models import Route
+from dustsweep.run.outcome import ZERO, ActionOutcome, Status
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from dustsweep.core.models import OrderResult
     from dustsweep.core.plan import PlannedOrder
     from dustsweep.errors import ExchangeError
@@ -103,3 +106,36 @@ def final_error(result: OrderResult) -> str | None:
     if result.filled_qty > 0:
         return f"only {format(result.filled_qty, 'f')} filled (not enough liquidity)"
     return f"{result.status} by the exchange with nothing executed"
+
+
+def answered_outcome(
+    result: OrderResult,
+    *,
+    asset: str,
+    amount: Decimal,
+    client_id: str | None,
+    received_asset: str | None,
+    record_id: int | None,
+    residual: Decimal = ZERO,
+    followup: bool = False,
+) -> ActionOutcome:
+    """A sale the exchange answered for good, whether the answer came to the send or to a
+    later lookup of a pending record: what it filled, received and charged."""
+    return ActionOutcome(
+        route=Route.SELL,
+        asset=asset,
+        market=result.symbol,
+        amount=amount,
+        status=outcome_status(result),
+        client_id=client_id,
+        filled_qty=result.filled_qty,
+        proceeds=result.quote_qty,
+        fee=result.fee,
+        fee_asset=result.fee_asset,
+        error=final_error(result),
+        received_asset=received_asset,
+        exchange_id=result.order_id,
+        followup=followup,
+        record_id=record_id,
+        residual=residual,
+    )

@@ -27,11 +27,10 @@ from dustsweep.sell.reconcile import (
     Lookup,
     OrderLookup,
     average_price,
-    final_error,
-    outcome_status,
     reconcile_pending,
     record_final,
 )
+from dustsweep.sell.steps import final_error, outcome_status
 from dustsweep.storage.ledger import Ledger
 from tests.sell.test_execute import Harness, HarnessFactory
 from tests.sell.test_execute import make_harness as make_harness  # the fixture
