@@ -81,6 +81,15 @@ def plan_merge(lines: Iterable[LoggedConversion], records: Sequence[RecordLike])
     """Decide, for one account, which logged lines are already known, which are dustsweep's
     own (matched by id, else by asset, amount and time) and which are new."""
     known_ids = {r.ext_id for r in records if r.ext_id is not None}
+    # A record matched earlier is known by its own ids too: a log that once reported a line
+    # under another ext id (an id it garbled, or changed) must not add the same conversion again.
+    owned = {
+        (r.asset, own_id)
+        for r in records
+        if r.kind == "conversion" and r.ext_id is not None and r.status != "failed"
+        for own_id in (r.order_id, r.client_id)
+        if own_id
+    }
     free = [r for r in records if r.kind == "conversion" and r.ext_id is None]
     matched: list[tuple[int, str]] = []
     added: list[LoggedConversion] = []
@@ -89,6 +98,10 @@ def plan_merge(lines: Iterable[LoggedConversion], records: Sequence[RecordLike])
     for line in lines:
         if line.ext_id in known_ids or line.ext_id in seen:
             known += 1
+            continue
+        if any((line.asset, line_id) in owned for line_id in line.ids):
+            known += 1
+            seen.add(line.ext_id)
             continue
         seen.add(line.ext_id)
         own = _own_record(line, free)

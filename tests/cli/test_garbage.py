@@ -4,6 +4,7 @@ exchange, and a damaged rules cache. Real SDKs against the simulator's ``garble`
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from dustsweep.exchanges.amounts import BadAmount, amount
 from dustsweep.sim.demo import DEMO_SCENARIO
 from dustsweep.storage.state import RulesCache
+from tests.cli.test_convert import dribblet_lines, history
 from tests.cli.test_scan import accounts_for
 from tests.cli.test_scan import keys as keys  # the fixture
 from tests.conftest import write_config
@@ -115,3 +117,109 @@ def test_a_rules_cache_that_is_a_folder_is_skipped_with_a_warning(
     # The cache class itself: unreadable is "missing", an unwritable file is not an error.
     cache = RulesCache(isolated_env)
     assert cache.load("binance", sim.url("binance"), 3600) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("amount", ""), ("transferedAmount", "-1"), ("serviceChargeAmount", "NaN")]
+)
+def test_a_garbled_dust_answer_is_settled_from_the_dust_log_never_recorded_as_given(
+    cli: Any, sim: Any, tmp_path: Path, field: str, value: str
+) -> None:
+    """The conversion executed; its answer carries an empty, negative or NaN amount. That
+    answer is unreadable (not "0" or "-1" converted): the history takes the amounts from the
+    exchange's dust log, once, and a second run finds nothing left to settle."""
+    config = write_config(tmp_path, accounts_for(sim)[:1], keep=["BNB"])
+    faults = sim.servers["binance"].faults
+    faults.add("garble", "/sapi/v1/asset/dust", method="POST", field=field, value=value)
+    result = cli("--config", str(config), "convert", "--to", "BNB", "--yes")
+    assert "Traceback" not in result.err and result.code in (0, 4), (result.out, result.err)
+    faults.clear()
+    again = cli("--config", str(config), "convert", "--to", "BNB", "--yes", "--json")
+    assert "Traceback" not in again.err
+    logged = {line["fromAsset"]: line for line in dribblet_lines(sim)}
+    assert logged
+    records = [r for r in history(cli, config) if r["kind"] == "conversion"]
+    assert sorted(r["asset"] for r in records) == sorted(logged)  # each once, none pending
+    for record in records:
+        line = logged[record["asset"]]
+        assert record["status"] == "converted", record
+        assert Decimal(record["qty"]) == Decimal(line["amount"]) > 0
+        assert Decimal(record["fee"]) == Decimal(line["serviceChargeAmount"]) > 0
+        received = Decimal(line["transferedAmount"]) + Decimal(line["serviceChargeAmount"])
+        assert Decimal(record["received_qty"]) == received  # gross, as the history keeps it
+
+
+def test_a_log_that_reported_other_ids_once_adds_nothing_on_the_next_sync(
+    cli: Any, sim: Any, tmp_path: Path
+) -> None:
+    """The sweep's own sync read the dust log with a garbled batch id and matched the records
+    by amount and time; the next read has the real ids. The records still own their lines
+    (by transfer id): nothing is imported twice."""
+    config = write_config(
+        tmp_path, accounts_for(sim, binance={"convert_to": "BNB"})[:1], keep=["BNB"]
+    )
+    faults = sim.servers["binance"].faults
+    faults.add("garble", "/sapi/v1/asset/dribblet", method="GET", field="transId", value=12)
+    result = cli("--config", str(config), "sweep", "--yes")
+    assert result.code == 0, (result.out, result.err)
+    faults.clear()
+    synced = cli("--config", str(config), "history", "sync")
+    assert synced.code == 0, synced.err
+    logged = dribblet_lines(sim)
+    records = [r for r in history(cli, config) if r["kind"] == "conversion"]
+    assert len(records) == len(logged) > 0
+    assert {r["source"] for r in records} == {"dustsweep"}
+
+
+ORDER_ANSWERS = [
+    ("binance", "POST", "/api/v3/order", "cummulativeQuoteQty", ""),
+    ("binance", "POST", "/api/v3/order", "cummulativeQuoteQty", "-5"),
+    ("binance", "POST", "/api/v3/order", "commission", "-1"),
+    ("binance", "POST", "/api/v3/order", "executedQty", ""),
+    ("bybit", "GET", "/v5/order/realtime", "cumExecValue", ""),
+    ("bybit", "GET", "/v5/order/realtime", "cumExecFee", "-1"),
+    ("bybit", "GET", "/v5/order/realtime", "cumExecQty", "-1"),
+]
+
+
+@pytest.mark.parametrize(("exchange", "method", "path", "field", "value"), ORDER_ANSWERS)
+def test_a_garbled_fill_is_looked_up_again_never_booked_as_given(
+    cli: Any,
+    sim: Any,
+    tmp_path: Path,
+    exchange: str,
+    method: str,
+    path: str,
+    field: str,
+    value: str,
+) -> None:
+    """An order executed and its answer says it received nothing, or paid a negative fee: that
+    answer cannot be read. The order is looked up (by its client id) and the history books what
+    the exchange really executed, received and charged; nothing is sent twice."""
+    accounts = [a for a in accounts_for(sim) if a["exchange"] == exchange]
+    config = write_config(tmp_path, accounts, keep=["BNB"])
+    faults = sim.servers[exchange].faults
+    faults.add("garble", path, method=method, calls=1, field=field, value=value)
+    result = cli("--config", str(config), "sell", "--yes")
+    assert result.code == 0, (result.out, result.err)
+    assert "Traceback" not in result.err
+    account = sim.dialect(exchange).account("demo")
+    if exchange == "binance":
+        real = {
+            o.client_order_id: (
+                o.executed_qty,
+                o.cumm_quote_qty,
+                sum(f.commission for f in o.fills),
+            )
+            for o in account.orders
+        }
+    else:
+        real = {o.link_id: (o.cum_exec_qty, o.cum_exec_value, o.fee) for o in account.orders}
+    orders = [r for r in history(cli, config) if r["kind"] == "order"]
+    assert len(orders) == len(real) > 1  # each order once
+    for record in orders:
+        qty, received, fee = real[record["client_id"]]
+        assert record["status"] == "filled", record
+        booked = (Decimal(record["qty"]), Decimal(record["received_qty"]), Decimal(record["fee"]))
+        assert booked == (qty, received, fee), record
+        assert received > 0 and fee > 0

@@ -5,7 +5,7 @@ is later, for this account only), or says it does not know; through the real ada
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -62,6 +62,7 @@ def test_the_later_of_the_log_and_the_local_history_dates_the_refusal(desk: Desk
     execute_conversion(d.plan("BNB", assets=frozenset({"XRP"})), d.context())
     remote = d.dialect.account("main").dribblets[-1]["operateTime"]
     d.advance(HOUR_MS)
+    later = remote + HOUR_MS  # the local record is stamped an hour after the exchange's log
     d.ledger.add(
         exchange="binance",
         account="main",
@@ -69,9 +70,10 @@ def test_the_later_of_the_log_and_the_local_history_dates_the_refusal(desk: Desk
         asset="TRX",
         qty=D("1"),
         status="converted",
+        time=datetime.fromtimestamp(later / 1000, UTC),
     )
     err = cooldown_after_refusal(d.exchange, d.ledger, "main", 6 * 3600, REFUSAL)
-    assert err.until_ms is not None and err.until_ms > remote + 6 * HOUR_MS
+    assert err.until_ms == later + 6 * HOUR_MS
 
 
 def test_another_accounts_or_exchanges_conversion_does_not_date_this_refusal(

@@ -64,3 +64,24 @@ def test_id_match_then_amount_and_time_match_then_new() -> None:
     assert plan.matched == ((1, "dust:1:XRP"), (2, "dust:1:DOGE"))
     assert [x.ext_id for x in plan.added] == ["dust:1:TRX", "dust:1:LTC"]
     assert plan.known == 2
+
+
+def test_a_line_already_matched_under_another_ext_id_is_known_not_added() -> None:
+    """The log once reported the batch under an id it later reports differently: the record
+    (matched then, by amount and time) still owns the line through its transfer id."""
+    records = [
+        Rec(1, "XRP", Decimal("1.5"), stamp(T0), order_id="77", ext_id="dust:12:XRP"),
+        Rec(2, "ADA", Decimal("9"), stamp(T0), order_id="88", ext_id="dust:12:ADA"),
+        Rec(
+            3, "LTC", Decimal("1"), stamp(T0), order_id="99", ext_id="dust:12:LTC", status="failed"
+        ),
+    ]
+    lines = [
+        line("dust:5:XRP", "XRP", "1.5", T0, "5", "77"),  # same transfer id: the same conversion
+        line("dust:5:ADA", "ADA", "9", T0, "5", "77"),  # another asset's id: not this record's
+        line("dust:5:LTC", "LTC", "1", T0, "5", "99"),  # a failed record owns nothing
+    ]
+    plan = plan_merge(lines, records)
+    assert plan.known == 1
+    assert [a.ext_id for a in plan.added] == ["dust:5:ADA", "dust:5:LTC"]
+    assert plan.matched == ()

@@ -13,7 +13,7 @@ from typing import Any
 
 from dustsweep.core.lots import combine_steps
 from dustsweep.core.models import Balance, MarketRules, OrderResult
-from dustsweep.exchanges.amounts import amount
+from dustsweep.exchanges.amounts import BadAmount, amount
 
 ZERO = Decimal(0)
 
@@ -170,7 +170,8 @@ def fee_total(symbol: str, items: Iterable[Mapping[str, Any]]) -> tuple[Decimal,
         asset = item.get("commissionAsset")
         if not asset:
             continue
-        totals[str(asset)] = totals.get(str(asset), ZERO) + dec(item.get("commission"))
+        commission = amount(item.get("commission"), "commission", negative_ok=False)
+        totals[str(asset)] = totals.get(str(asset), ZERO) + commission
     if not totals:
         return ZERO, None
     quote = [a for a in totals if symbol.endswith(a) and a != symbol]
@@ -181,8 +182,13 @@ def fee_total(symbol: str, items: Iterable[Mapping[str, Any]]) -> tuple[Decimal,
 def parse_order(body: object, symbol: str, client_id: str) -> OrderResult:
     """An order answer (POST /api/v3/order FULL/RESULT/ACK, or GET /api/v3/order)."""
     order = as_dict(body, "order")
-    executed = dec(order.get("executedQty"), "executedQty")
+    executed = _order_amount(order, "executedQty")
     quote_qty = dec(order.get("cummulativeQuoteQty"), "cummulativeQuoteQty")
+    if executed > 0 and quote_qty <= 0:
+        # Only orders from before 2018 report -1; a fill of ours without proceeds is an answer
+        # that cannot be read (recording it would book a sale that received nothing).
+        shown = repr(order.get("cummulativeQuoteQty"))
+        raise BadAmount(f"cummulativeQuoteQty = {shown} for {format(executed, 'f')} executed")
     fills = [f for f in order.get("fills") or [] if isinstance(f, dict)]
     fee, fee_asset = fee_total(symbol, fills)
     order_id = order.get("orderId")
@@ -196,6 +202,14 @@ def parse_order(body: object, symbol: str, client_id: str) -> OrderResult:
         fee=fee,
         fee_asset=fee_asset,
     )
+
+
+def _order_amount(order: Mapping[str, Any], field: str) -> Decimal:
+    """An amount of an order answer: absent (an ACK) is 0; empty, negative or not a number is
+    an unreadable answer."""
+    if field not in order:
+        return ZERO
+    return amount(order.get(field), field, required=True, negative_ok=False)
 
 
 def order_trades(body: object, order_id: str | None) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from dustsweep.core.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
+from dustsweep.exchanges.amounts import amount
 from dustsweep.exchanges.binance.parse import ZERO, as_dict, as_list, dec, ms
 
 
@@ -83,16 +84,16 @@ def conversion_result(
         lines.append(
             ConversionLine(
                 asset=asset,
-                amount=dec(item.get("amount"), "amount"),
-                received=dec(item.get("transferedAmount"), "transferedAmount"),
-                fee=dec(item.get("serviceChargeAmount"), "serviceChargeAmount"),
+                amount=_converted(item, "amount", asset),
+                received=_converted(item, "transferedAmount", asset),
+                fee=_converted(item, "serviceChargeAmount", asset),
                 status="converted",
                 transfer_id=None if tran_id is None else str(tran_id),
             )
         )
-    for asset, amount in requested.items():
+    for asset, qty in requested.items():
         if asset not in done:
-            lines.append(ConversionLine(asset, amount, ZERO, ZERO, status="failed"))
+            lines.append(ConversionLine(asset, qty, ZERO, ZERO, status="failed"))
     converted = [line for line in lines if line.status == "converted"]
     if not converted:
         status = "failed"
@@ -104,6 +105,13 @@ def conversion_result(
     return ConversionResult(
         target=target, transfer_id=transfer_id, status=status, lines=tuple(lines)
     )
+
+
+def _converted(item: Mapping[str, Any], field: str, asset: str) -> Decimal:
+    """An amount of a conversion that executed: present, finite and not negative. Anything
+    else makes the whole answer unreadable, so the conversion is settled from the dust log
+    (it happened) instead of being recorded as 0 or a negative amount."""
+    return amount(item.get(field), f"{asset} {field}", required=True, negative_ok=False)
 
 
 def last_operate_time(body: object) -> int | None:

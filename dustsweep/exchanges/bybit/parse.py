@@ -21,6 +21,7 @@ from dustsweep.core.models import (
     MarketRules,
     OrderResult,
 )
+from dustsweep.exchanges.amounts import BadAmount
 from dustsweep.exchanges.amounts import amount as checked_amount
 
 Json = Mapping[str, Any]
@@ -185,18 +186,28 @@ def order_status(row: Json) -> str:
 
 
 def order(row: Json, symbol: str, fee: tuple[Decimal, str | None] | None) -> OrderResult:
-    """One order row of /v5/order/realtime or /history. ``fee`` overrides when given."""
-    filled = dec(row.get("cumExecQty"))
+    """One order row of /v5/order/realtime or /history. ``fee`` overrides when given.
+
+    A negative amount, or a fill without proceeds, is an answer that cannot be read: the order
+    is then looked up again rather than booked as a sale that received nothing."""
+    filled = dec(row.get("cumExecQty"), "cumExecQty")
+    proceeds = dec(row.get("cumExecValue"), "cumExecValue")
     if fee is None:
-        fee = fee_from_detail(row, symbol) or (dec(row.get("cumExecFee")), None)
+        fee = fee_from_detail(row, symbol) or (dec(row.get("cumExecFee"), "cumExecFee"), None)
     amount, asset = fee
+    for field, value in (("cumExecQty", filled), ("cumExecValue", proceeds), ("fee", amount)):
+        if value < 0:
+            raise BadAmount(f"{field} = {format(value, 'f')!r} is negative")
+    if filled > 0 and proceeds <= 0:
+        shown = repr(row.get("cumExecValue"))
+        raise BadAmount(f"cumExecValue = {shown} for {format(filled, 'f')} executed")
     return OrderResult(
         symbol=str(row.get("symbol") or symbol),
         client_id=str(row.get("orderLinkId", "")),
         order_id=str(row["orderId"]) if row.get("orderId") else None,
         status=order_status(row),
         filled_qty=filled,
-        quote_qty=dec(row.get("cumExecValue")),
+        quote_qty=proceeds,
         fee=amount,
         fee_asset=asset if (asset or amount) else None,
     )
