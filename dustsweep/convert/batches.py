@@ -54,7 +54,8 @@ def quote_for(
     else the preview is narrowed to these assets without a quote id, and the adapter quotes
     them itself when executing. ``force``: the last quote expired, get a new one. A quote
     about to expire (``now_ms`` is the exchange's time) is replaced here, so the quote id the
-    ledger records is the one executed (an adapter must never swap it silently).
+    ledger records is the one executed (an adapter never swaps it: Bybit's refuses a quote in
+    its last second as ``expired``, and the batch is quoted again).
     """
     wanted = set(assets)
     exact = preview.quote_id is not None and {x.asset for x in preview.lines} == wanted

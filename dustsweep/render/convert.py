@@ -160,12 +160,15 @@ def print_convert_plan(console: Console, quote: str, items: Sequence[Any]) -> No
                 drop=("Runner-up", f"Fee {quote}", "Fee"),
             )
             totals = plan.totals
+            # A conversion whose target has no price adds nothing to the value: say how many,
+            # so "0.00 USDT" is never read as "worth nothing".
+            unpriced = f"; {totals.unpriced} without a price in {quote}" if totals.unpriced else ""
             print_hanging(
                 console,
                 f"{len(plan.conversions)} conversion(s):",
                 f"receive {dec(totals.received)} {plan.target} "
                 f"({money(totals.received_value)} {quote}), fees "
-                f"{dec(totals.fee)} {plan.target} ({money(totals.fee_value)} {quote})",
+                f"{dec(totals.fee)} {plan.target} ({money(totals.fee_value)} {quote}){unpriced}",
             )
         for skip in plan.skipped:
             print_hanging(console, f"left {skip.asset}:", skip.reason)

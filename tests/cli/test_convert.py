@@ -534,3 +534,25 @@ def test_json_at_a_terminal_stays_one_json_document(
     assert conversion_posts(sim, "binance") == 1
     doc = json.loads(result.out)
     assert all(r["status"] == "converted" for r in rows_of(doc).values())
+
+
+def test_a_dry_run_into_a_target_without_a_price_says_how_many_are_unpriced(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """MNT has no ticker (Bybit still values it for the conversion itself): the plan's total
+    shows what arrives in MNT and that its worth in USDT is unknown, never just "0.00 USDT"."""
+    section = scenario(bybit_conversion={"usd_prices": {"MNT": "0.8"}})
+    section["bybit"]["drop_prices"] += ["MNTUSDT", "MNTUSDC", "MNTBTC"]
+    sim = sim_factory(section)
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    args = ("convert", "--to", "MNT", "--account", "uta", "--dry-run")
+    code, doc, err = run_json(cli, config, *args)
+    assert code == 0, err
+    rows = rows_of(doc)
+    assert len(rows) >= 2 and all(r["received_value"] is None for r in rows.values())
+    result = cli("--config", str(config), *args)
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert f"{len(rows)} conversion(s): receive " in text
+    assert f"(0.00 USDT); {len(rows)} without a price in USDT" in text
+    assert calls(sim, "bybit", SB_EXECUTE) == 0

@@ -27,6 +27,7 @@ from tests.convert.test_execute import (
     binance_section,
     desk,
 )
+from tests.convert.test_execute_bybit import bybit_section, dust
 from tests.convert.test_rfq import apt_section
 
 __all__ = ["desk"]  # the fixture
@@ -202,3 +203,49 @@ def test_every_compared_asset_keeps_its_route_comparison_in_the_quote(desk: Desk
     assert sorted(choices) == ["ADA", "APT", "TRX", "XRP"]  # ADA too, though better sold
     assert choices["XRP"].reason.startswith("native conversion to BNB nets 0.98 USDT")
     assert "Convert quote to BNB: 12.3 ADA is below the Convert minimum" in choices["ADA"].reason
+
+
+# -- Bybit: balances with more than 8 decimals, coins and targets without a price ---------------
+
+
+def test_a_convert_amount_with_more_decimals_is_floored_never_rounded_up(
+    desk: DeskFactory,
+) -> None:
+    """Bybit balances carry up to 18 decimals; a Convert quote takes 8. 5.123456789 XRP is
+    asked as 5.12345678: rounding to the nearest would ask for more XRP than is held."""
+    d = desk("bybit", bybit_section({"XRP": "5.123456789", "USDT": "1"}))
+    assert d.free("XRP") == D("5.123456789")
+    got = d.plan("USDC", Policy(quote="USDT"), convert=True, assets=frozenset({"XRP"}))
+    (xrp,) = got.conversions
+    assert (xrp.route, xrp.amount) == (Route.CONVERT, D("5.12345678"))
+    assert xrp.choice.runner_up is Route.SELL  # the same XRP sold would net less
+
+
+def test_conversions_whose_target_has_no_price_are_counted_unpriced(desk: DeskFactory) -> None:
+    """MNT has no ticker (Bybit still values it for its small-balance conversion): what the
+    two conversions yield in MNT is known, its worth in USDT is not, and the totals say so."""
+    section = bybit_section(dust(["XRP", "ADA"]), usd_prices={"MNT": "0.8"})
+    section["drop_prices"] = ["MNTUSDT", "MNTUSDC", "MNTBTC"]
+    d = desk("bybit", section)
+    got = d.plan("MNT", Policy(quote="USDT"))
+    assert [c.asset for c in got.conversions] == ["ADA", "XRP"]
+    assert all(c.received_value is None and c.received for c in got.conversions)
+    assert got.totals.unpriced == 2
+    assert got.totals.received == sum(c.received or 0 for c in got.conversions)
+    assert (got.totals.received_value, got.totals.fee_value) == (0, 0)
+
+
+def test_under_a_run_cap_the_unknown_values_are_listed_after_the_valued_ones(
+    desk: DeskFactory,
+) -> None:
+    """ZZZ has no market (Bybit's own index values it, so its small-balance conversion lists
+    it): under --max-value the cap walks the valued conversions first, smallest first, and the
+    ones whose value is unknown come last."""
+    balances = {**dust(["XRP", "ADA"]), "ZZZ": "100"}
+    d = desk("bybit", bybit_section(balances, usd_prices={"ZZZ": "0.001"}))
+    got = d.plan("USDC", Policy(quote="USDT"), max_value=D("0.6"))
+    assert [c.asset for c in got.conversions] == ["ADA"]  # 0.50000000106, XRP 0.500000004
+    assert list(got.skipped) == [
+        ("XRP", "over the --max-value cap"),
+        ("ZZZ", "value unknown, so the --max-value cap cannot be checked"),
+    ]

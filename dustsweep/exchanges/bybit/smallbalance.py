@@ -17,7 +17,7 @@ from dustsweep.exchanges.bybit.capabilities import MAX_COINS_PER_QUOTE, TARGETS
 from dustsweep.exchanges.bybit.errors import CONVERSION, Wire, is_unavailable
 
 ACCOUNT_TYPE = "eb_convert_uta"
-QUOTE_MARGIN_MS = 1000  # re-quote when less than this is left (the execute round trip)
+QUOTE_MARGIN_MS = 1000  # refuse a quote with less than this left (the execute round trip)
 ALREADY_USED = 700009
 
 
@@ -64,16 +64,24 @@ class SmallBalanceConverter:
     ) -> ConversionResult:
         """Convert exactly ``assets`` (at most 20) into ``preview.target``.
 
-        The quote covers a fixed coin list: a different list, a preview without a quote, or a
-        quote about to expire is re-quoted first. Bybit takes no client id here; the quote id is
-        the idempotency key (a second execute answers 700009, and then the result is read from
-        the history). ``client_id`` only labels messages.
+        The quote covers a fixed coin list: a different list or a preview without a quote is
+        quoted first. A quote for exactly these coins that is about to expire is refused
+        (``expired``, nothing sent), never swapped for a new one: the caller has recorded its
+        id as the conversion's id, and after a lost answer it looks that id up. Bybit takes no
+        client id here; the quote id is the idempotency key (a second execute answers 700009,
+        and then the result is read from the history). ``client_id`` only labels messages.
         """
         target = self.check_target(preview.target)
         wanted = self._batch(assets)
         quoted = sorted(line.asset for line in preview.lines)
-        if preview.quote_id is None or quoted != sorted(wanted) or self._expiring(preview):
+        if preview.quote_id is None or quoted != sorted(wanted):
             preview = self._quote(target, wanted, exact=True)
+        elif self._expiring(preview):
+            raise self._refused(
+                f"quote {preview.quote_id} expires in less than {QUOTE_MARGIN_MS} ms: not "
+                "sent; quote again",
+                "expired",
+            )
         quote_id = str(preview.quote_id)
         try:
             self._wire.call(

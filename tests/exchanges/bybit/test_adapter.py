@@ -852,8 +852,12 @@ def test_expired_quote_is_requoted_or_reported(bybit: Factory) -> None:
     with pytest.raises(ConversionRejected) as info:
         env.exchange.convert(lying, ["XRP", "ADA"], "conv-10")
     assert info.value.kind == "expired" and info.value.code == 700008
-    result = env.exchange.convert(preview, ["XRP", "ADA"], "conv-11")  # knows it expired
-    assert result.status == "converted" and result.transfer_id != preview.quote_id
+    with pytest.raises(ConversionRejected) as known:  # known to have expired: not even sent
+        env.exchange.convert(preview, ["XRP", "ADA"], "conv-11")
+    assert known.value.kind == "expired" and env.count("POST", SB_EXECUTE) == 1
+    fresh = env.exchange.quote_conversion("USDT", ["XRP", "ADA"])
+    result = env.exchange.convert(fresh, ["XRP", "ADA"], "conv-11")
+    assert result.status == "converted" and result.transfer_id == fresh.quote_id
 
 
 def test_more_than_twenty_coins_are_quoted_in_chunks(bybit: Factory) -> None:

@@ -123,3 +123,19 @@ def test_requests_bybit_would_refuse_never_leave_the_machine(
         env.exchange.quote_conversion(target, assets)
     assert info.value.kind == kind and words in str(info.value)
     assert env.server.requests == []
+
+
+def test_a_quote_in_its_last_second_is_refused_as_expired_not_swapped(bybit: Any) -> None:
+    """The caller recorded the quote id as the conversion's id: an adapter that quoted again
+    here would execute a quote nobody looks up after a lost answer. Nothing is sent."""
+    env = bybit(dust(["XRP", "ADA"]))
+    preview = env.exchange.quote_conversion("USDT", ["XRP", "ADA"])
+    assert preview.expires_ms is not None
+    env.sim.clock.advance(preview.expires_ms - env.sim.clock.now_ms() - 900)
+    env.exchange.sync_clock()
+    with pytest.raises(ConversionRejected) as refused:
+        env.exchange.convert(preview, ["XRP", "ADA"], "conv-9")
+    assert refused.value.kind == "expired"
+    assert f"quote {preview.quote_id} expires in less than 1000 ms: not sent" in str(refused.value)
+    assert env.count("POST", SB_EXECUTE) == 0 and env.count("POST", SB_QUOTE) == 1
+    assert env.sim.account("main").conversions == []
