@@ -1,6 +1,8 @@
-"""What the workers of one run share (sell/shared.py): the clock fix and the ban, where
-mutation testing found no test guarding them. Through ``execute_sells`` with the real Binance
-adapter against the simulator, and ``ban_message`` as a pure function.
+"""What the workers of one run share (sell/shared.py): the clock fix, the ban, the order
+pacing, the rate gate and the rules a follow-up is planned with, where mutation testing found
+no test guarding them. Through ``execute_sells`` with the real Binance adapter (the pybit one
+for the pacing) against the simulator; ``ban_message``, ``OrderPacer`` and ``RateGate`` as
+units with an injected clock.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,8 +19,9 @@ import pytest
 
 from dustsweep.core.policy import Policy
 from dustsweep.errors import Banned
+from dustsweep.exchanges.base import OrderPacing
 from dustsweep.run.outcome import Status
-from dustsweep.sell.shared import OrderPacer, ban_message
+from dustsweep.sell.shared import OrderPacer, RateGate, ban_message
 from tests.sell.test_execute import HarnessFactory
 from tests.sell.test_execute import make_harness as make_harness  # the fixture
 
@@ -242,3 +246,60 @@ def test_a_follow_up_is_planned_with_the_rules_the_run_refreshed(
     assert result.rules_refreshed and followup.status == Status.FILLED
     assert followup.filled_qty % Decimal("0.01") == 0
     assert [r.status for r in h.records() if r.asset == "BNB"] == ["filled"]
+
+
+# ------------------------------------------------------------------ the completed run's survivors
+
+
+def test_a_follow_up_is_planned_with_rules_the_refresh_made_sellable(
+    make_harness: HarnessFactory,
+) -> None:
+    """BNBUSDT's minimum quantity was 1 BNB when the plan was made, so what ADA -> BNB brings
+    (about 0.013 BNB) could not be sold on. ADA's refusal refreshes the rules, which now take
+    0.001: the follow-up is planned from them, so the BNB is sold on, not left with a note."""
+    h = ada_into_bnb(make_harness)
+    h.dialect.set_symbol("BNBUSDT", filters={"LOT_SIZE": {"minQty": "1.00000000"}})
+
+    def smaller_bnb_minimum() -> None:
+        h.dialect.set_symbol("BNBUSDT", filters={"LOT_SIZE": {"minQty": "0.00100000"}})
+
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=smaller_bnb_minimum)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=FILTER)
+    _plan, result = h.execute(concurrency=1)
+    [ada] = result.primary
+    [followup] = result.followups
+    assert result.rules_refreshed and ada.status == followup.status == Status.FILLED
+    assert followup.asset == "BNB" and followup.market == "BNBUSDT" and result.notes == []
+    assert [r.status for r in h.records() if r.asset == "BNB"] == ["filled"]
+
+
+def test_an_adapters_order_pacing_spaces_the_sends_of_a_run(
+    make_harness: HarnessFactory,
+) -> None:
+    """Bybit declares an order rate (18 per second). Declared as one order per 30 s, the second
+    order of the run waits for the first one's window to pass before it is sent."""
+    h = make_harness("bybit", {"XRP": "3", "DOT": "1.2345"})
+    assert h.exchange.capabilities.order_pacing is not None
+    slow = OrderPacing(orders=1, window_s=30.0)
+    h.exchange.capabilities = replace(h.exchange.capabilities, order_pacing=slow)
+    _plan, result = h.execute(concurrency=2)
+    assert [o.status for o in result.outcomes] == [Status.FILLED, Status.FILLED]
+    [paced] = [s for s in h.sleep.calls if s > 1]
+    assert 25 < paced <= 30
+
+
+def test_a_rate_gate_holds_for_less_than_a_second() -> None:
+    clock = Clock()
+    gate = RateGate(clock.sleep, clock)
+    gate.hold(0.4)
+    clock.now += 0.1
+    gate.wait()
+    assert clock.slept == [pytest.approx(0.3)]
+
+
+def test_a_rate_gate_never_held_lets_every_send_go_whatever_the_clock_reads() -> None:
+    clock = Clock()
+    clock.now = 0.5  # a monotonic clock may start near 0
+    gate = RateGate(clock.sleep, clock)
+    gate.wait()
+    assert clock.slept == []
