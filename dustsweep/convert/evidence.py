@@ -290,13 +290,34 @@ def record_facts(
             exchange_id=fact.transfer_id if fact is not None else None,
             record_id=record_id,
         )
-        if fact is not None and fact.status == RecordStatus.CONVERTED:
+        if fact is not None and fact.status == RecordStatus.CONVERTED and implausible(fact):
+            lines.append(_pending(ctx, base, implausible_note(fact)))
+        elif fact is not None and fact.status == RecordStatus.CONVERTED:
             lines.append(_converted(ctx, base, fact))
         elif (fact is not None and fact.status == RecordStatus.FAILED) or missing == Status.FAILED:
             lines.append(_failed(ctx, base, note or "the exchange did not convert it"))
         else:
             lines.append(_pending(ctx, base, note))
     return lines
+
+
+def implausible(fact: Fact) -> bool:
+    """A conversion reported done with nothing converted, or a negative amount received or
+    charged: no exchange means that, so it is never booked. The record stays pending and the
+    next run reads the exchange again."""
+    amounts = (fact.received, fact.fee)
+    return (fact.amount is not None and fact.amount <= 0) or any(
+        a is not None and a < 0 for a in amounts
+    )
+
+
+def implausible_note(fact: Fact) -> str:
+    shown = ", ".join(
+        f"{name} {format(value, 'f')}"
+        for name, value in (("amount", fact.amount), ("received", fact.received), ("fee", fact.fee))
+        if value is not None
+    )
+    return f"the exchange reported it converted with {shown}: not booked; the next run asks again"
 
 
 def _converted(ctx: ConversionContext, base: ActionOutcome, fact: Fact) -> ActionOutcome:

@@ -179,6 +179,8 @@ ORDER_ANSWERS = [
     ("bybit", "GET", "/v5/order/realtime", "cumExecValue", ""),
     ("bybit", "GET", "/v5/order/realtime", "cumExecFee", "-1"),
     ("bybit", "GET", "/v5/order/realtime", "cumExecQty", "-1"),
+    ("binance", "POST", "/api/v3/order", "executedQty", "0.00000001"),  # FILLED, yet a sliver
+    ("bybit", "GET", "/v5/order/realtime", "cumExecQty", "1e-9"),  # Filled, yet a sliver
 ]
 
 
@@ -223,3 +225,33 @@ def test_a_garbled_fill_is_looked_up_again_never_booked_as_given(
         booked = (Decimal(record["qty"]), Decimal(record["received_qty"]), Decimal(record["fee"]))
         assert booked == (qty, received, fee), record
         assert received > 0 and fee > 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("fromAmount", "0"), ("toAmount", "-1")])
+def test_a_bybit_conversion_reported_with_nothing_converted_is_not_booked_until_read_again(
+    cli: Any, sim: Any, tmp_path: Path, field: str, value: str
+) -> None:
+    """Bybit's history says the conversion succeeded, with 0 converted or a negative amount
+    received: the run books nothing from it (the records stay pending, exit 4) and the next
+    run, reading the history again, books what the exchange really converted."""
+    accounts = [a for a in accounts_for(sim) if a["exchange"] == "bybit"]
+    config = write_config(tmp_path, accounts, keep=["BNB"])
+    history_path = "/v5/asset/covert/small-balance-history"
+    faults = sim.servers["bybit"].faults
+    faults.add("garble", history_path, method="GET", field=field, value=value)
+    first = cli("--config", str(config), "convert", "--to", "USDC", "--yes")
+    assert first.code == 4, (first.out, first.err)
+    assert "Traceback" not in first.err
+    pending = [r for r in history(cli, config) if r["kind"] == "conversion"]
+    assert pending and {r["status"] for r in pending} == {"pending"}
+    faults.clear()
+    second = cli("--config", str(config), "convert", "--to", "USDC", "--yes")
+    assert second.code == 0, (second.out, second.err)
+    (record,) = sim.dialect("bybit").account("demo").conversions
+    real = {sub.from_coin: sub for sub in record.subs}
+    booked = [r for r in history(cli, config) if r["kind"] == "conversion"]
+    assert sorted(r["asset"] for r in booked) == sorted(real)
+    for row in booked:
+        sub = real[row["asset"]]
+        assert row["status"] == "converted" and Decimal(row["qty"]) == sub.from_amount > 0
+        assert Decimal(row["received_qty"]) == sub.to_amount + sub.fee

@@ -184,6 +184,10 @@ def parse_order(body: object, symbol: str, client_id: str) -> OrderResult:
     order = as_dict(body, "order")
     executed = _order_amount(order, "executedQty")
     quote_qty = dec(order.get("cummulativeQuoteQty"), "cummulativeQuoteQty")
+    ordered = _order_amount(order, "origQty")
+    if order.get("status") == "FILLED" and "origQty" in order and executed != ordered:
+        shown = repr(order.get("executedQty"))
+        raise BadAmount(f"executedQty = {shown} for a FILLED order of {format(ordered, 'f')}")
     if executed > 0 and quote_qty <= 0:
         # Only orders from before 2018 report -1; a fill of ours without proceeds is an answer
         # that cannot be read (recording it would book a sale that received nothing).

@@ -198,6 +198,11 @@ def order(row: Json, symbol: str, fee: tuple[Decimal, str | None] | None) -> Ord
     for field, value in (("cumExecQty", filled), ("cumExecValue", proceeds), ("fee", amount)):
         if value < 0:
             raise BadAmount(f"{field} = {format(value, 'f')!r} is negative")
+    ordered = dec(row.get("qty"), "qty")
+    base_units = row.get("marketUnit") in (None, "", "baseCoin")
+    if row.get("orderStatus") == "Filled" and base_units and row.get("qty") and filled != ordered:
+        shown = repr(row.get("cumExecQty"))
+        raise BadAmount(f"cumExecQty = {shown} for a Filled order of {format(ordered, 'f')}")
     if filled > 0 and proceeds <= 0:
         shown = repr(row.get("cumExecValue"))
         raise BadAmount(f"cumExecValue = {shown} for {format(filled, 'f')} executed")
