@@ -26,6 +26,7 @@ from pathlib import Path
 from dustsweep.errors import Banned, BanRefused, ExitCode, NotNowError
 from dustsweep.exchanges import EXCHANGES
 from dustsweep.exchanges.base import Capabilities
+from dustsweep.logs import FILE_ONLY
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,10 @@ class BanRegistry:
             ban = Ban(exchange, host, until, this_run=True)
             self._bans[(exchange, host)] = ban
             path = self._path
-        logger.warning("%s: IP banned by %s until %s", exchange, host, iso_utc(until))
+        # For the log file: every account that meets the ban says it once on stderr itself.
+        logger.warning(
+            "%s: IP banned by %s until %s", exchange, host, iso_utc(until), extra=FILE_ONLY
+        )
         if path is not None:
             self._save(path)
         return ban

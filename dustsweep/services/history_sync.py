@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from dustsweep.core.history_log import SMALLBALANCE, LoggedConversion, plan_merge
-from dustsweep.errors import DustsweepError, ExitCode
+from dustsweep.errors import BanRefused, DustsweepError, ExitCode
 
 if TYPE_CHECKING:
     from dustsweep.config.schema import AccountConfig
@@ -202,8 +202,12 @@ def sync_exit_code(results: Sequence[AccountSync]) -> ExitCode:
 
 
 def log_failures(results: Sequence[AccountSync]) -> None:
+    """One warning per failed sync, except a request refused because the host is banned: the
+    ban was reported when it was met, and one problem gets one line."""
     for r in results:
-        if r.error is not None:
+        if isinstance(r.error, BanRefused):
+            logger.debug("history sync of %s not attempted: %s", r.name, r.error)
+        elif r.error is not None:
             logger.warning("history sync of %s failed: %s", r.name, r.error)
 
 

@@ -206,7 +206,10 @@ class Sweep:
         self._what_is_left(result)
         if self.live and config.sync_history and sells.run_id is not None:
             first_sync = timedelta(days=config.first_sync_days)
-            sync_after_sweep(self.ledger, handles, sells.run_id, first_sync)
+            # An account that failed was reported once already; its sync would only fail again.
+            healthy = {a.name for a in result.accounts if a.error is None}
+            synced = {name: h for name, h in handles.items() if name in healthy}
+            sync_after_sweep(self.ledger, synced, sells.run_id, first_sync)
         sells.close(sell_items)
         if sells.run_id is not None:
             self.ledger.end_run(sells.run_id, run_outcome(sweep_exit_code(result)))
@@ -232,7 +235,16 @@ class Sweep:
 
     @staticmethod
     def _failed(name: str, sells: Sequence[AccountSell]) -> bool:
-        return any(s.name == name and s.error is not None and s.plan is None for s in sells)
+        """No conversion for an account whose selling half failed, or met a ban (its host
+        refuses every request now; the ban was reported once, when the sales met it)."""
+        return any(
+            s.name == name
+            and (
+                (s.error is not None and s.plan is None)
+                or (s.result is not None and s.result.banned is not None)
+            )
+            for s in sells
+        )
 
     def _what_is_left(self, result: SweepResult) -> None:
         """Small balances that stay, with their reason: from a fresh look after a live run."""

@@ -194,3 +194,29 @@ def test_a_damaged_bans_file_holds_no_ban(tmp_path: Path) -> None:
     (tmp_path / BANS_FILE_NAME).write_text('{"binance h": "NaN", "x": [1]')
     REGISTRY.attach(tmp_path)
     REGISTRY.check("binance", "h", "a")  # does not raise
+
+
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_a_sweep_that_meets_a_ban_says_so_once_and_a_run_during_it_once(
+    cli: Any, sim: Any, tmp_path: Path, exchange: str
+) -> None:
+    """One problem, one line: the sweep's closing history sync neither retries a banned host nor
+    repeats its ban, and a sweep while the ban lasts prints one line for that account."""
+    binance, bybit = accounts_for(sim)
+    config = write_config(
+        tmp_path,
+        [{**binance, "convert_to": "BNB"}, {**bybit, "convert_to": "USDT"}],
+        keep=["BNB"],
+    )
+    name = binance["name"] if exchange == "binance" else bybit["name"]
+    faults = sim.servers[exchange].faults
+    faults.ban(STATUS[exchange], path=ORDER_PATH[exchange], method="POST", body=BODY[exchange])
+    for attempt in ("meets the ban", "during the ban"):
+        result = cli("--config", str(config), "sweep", "--yes")
+        assert "Traceback" not in result.err
+        assert result.code in (3, 4), (attempt, result.code, result.err)
+        lines = [line for line in result.err.splitlines() if line.strip()]
+        assert len(lines) == 1, (attempt, result.err)
+        assert lines[0].startswith(f"dustsweep: {name}: ") and "banned" in lines[0], lines
+        assert_stopped_at_once(sim, exchange)
+        REGISTRY.clear()  # the next run is a new process: only bans.json remembers
