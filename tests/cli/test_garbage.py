@@ -3,6 +3,7 @@ exchange, and a damaged rules cache. Real SDKs against the simulator's ``garble`
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -255,3 +256,29 @@ def test_a_bybit_conversion_reported_with_nothing_converted_is_not_booked_until_
         sub = real[row["asset"]]
         assert row["status"] == "converted" and Decimal(row["qty"]) == sub.from_amount > 0
         assert Decimal(row["received_qty"]) == sub.to_amount + sub.fee
+
+
+def test_a_convert_accept_with_an_unusable_order_id_is_settled_by_its_quote(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """Binance Convert accepted the quote, but the answer's orderId is not an id ("Infinity"):
+    kept, it would make every later lookup fail (-1100) and the record stay pending for good.
+    The answer is unreadable instead, so the trade is found by its quote id at once."""
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    scenario["binance"]["accounts"][0]["balances"].update({"ADA": "40", "XRP": "12"})
+    sim = sim_factory(scenario)
+    accounts = [a for a in accounts_for(sim) if a["exchange"] == "binance"]
+    config = write_config(
+        tmp_path, accounts, keep=["BNB"], dust_threshold="1000", reconcile_window_s=2
+    )
+    faults = sim.servers["binance"].faults
+    faults.add(
+        "garble", "/sapi/v1/convert/acceptQuote", method="POST", field="orderId", value="Infinity"
+    )
+    result = cli("--config", str(config), "convert", "--to", "USDT", "--yes", "--asset", "ADA")
+    assert result.code == 0, (result.out, result.err)
+    (order,) = sim.dialect("binance").account("demo").convert_orders
+    (record,) = [r for r in history(cli, config) if r["kind"] == "conversion"]
+    assert record["status"] == "converted" and record["order_id"] == str(order.order_id)
+    assert Decimal(record["qty"]) == order.quote.from_amount
+    assert Decimal(record["received_qty"]) == order.quote.to_amount

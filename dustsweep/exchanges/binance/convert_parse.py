@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dustsweep.exchanges.binance.parse import as_dict, as_list, dec, ms
+from dustsweep.exchanges.binance.parse import ShapeError, as_dict, as_list, dec, ms
 
 # Convert order statuses: only SUCCESS is final and good; PROCESS/ACCEPT_SUCCESS need polling.
 CONVERT_FINAL = frozenset({"SUCCESS", "FAIL"})
@@ -99,8 +99,12 @@ def convert_order(body: object) -> ConvertOrder:
     """``acceptQuote`` or ``orderStatus`` (orderId is a string in one, a number in the other)."""
     data = as_dict(body, "convert order")
     created = data.get("createTime")
+    raw_id = data.get("orderId")
+    order_id = "" if raw_id is None or isinstance(raw_id, bool) else str(raw_id)
+    if not order_id.isdigit():  # an id later lookups cannot use: the answer is unreadable
+        raise ShapeError(f"orderId = {raw_id!r} is not a Convert order id")
     return ConvertOrder(
-        order_id=str(data.get("orderId")),
+        order_id=order_id,
         status=str(data.get("orderStatus") or ""),
         create_time_ms=ms(created),
         from_asset=data.get("fromAsset"),
