@@ -1,5 +1,6 @@
 """HTTP response headers both adapters read: a case-insensitive lookup and ``Retry-After``;
-and the one-line summary of an error body that is an HTML page.
+the one-line summary of an error body that is an HTML page; and which HTTP statuses prove that
+a request was not processed.
 
 Imports no SDK: both exchanges' error translation uses it.
 """
@@ -8,6 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+# Statuses a server (or a proxy in front of it) answers without processing the request: the
+# request itself was refused. Any other unexpected status to an order or a conversion (408, 409,
+# 425, a proxy's 4xx page...) leaves its outcome unknown: it is settled, never taken as refused.
+NOT_PROCESSED = frozenset({400, 401, 404, 405, 411, 413, 414, 415, 431})
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:

@@ -282,3 +282,59 @@ def test_a_convert_accept_with_an_unusable_order_id_is_settled_by_its_quote(
     assert record["status"] == "converted" and record["order_id"] == str(order.order_id)
     assert Decimal(record["qty"]) == order.quote.from_amount
     assert Decimal(record["received_qty"]) == order.quote.to_amount
+
+
+@pytest.mark.parametrize(
+    ("exchange", "path"),
+    [
+        ("binance", "/api/v3/order"),
+        ("bybit", "/v5/order/create"),
+        ("bybit", "/v5/asset/covert/small-balance-execute"),
+    ],
+)
+def test_an_unexpected_http_status_after_the_action_ran_is_unknown_not_refused(
+    cli: Any, sim: Any, tmp_path: Path, exchange: str, path: str
+) -> None:
+    """A 408 (from a proxy, say) answered an order or a conversion the exchange had executed.
+    Only statuses that prove the request was refused (400, 401, 404...) may close a record as
+    rejected; this one leaves the outcome unknown, so it is looked up and booked as done."""
+    targets = {"binance": {"convert_to": "BNB"}, "bybit": {"convert_to": "USDT"}}
+    accounts = [a for a in accounts_for(sim, **targets) if a["exchange"] == exchange]
+    config = write_config(tmp_path, accounts, keep=["BNB"], reconcile_window_s=2)
+    faults = sim.servers[exchange].faults
+    faults.add("http_after", path, method="POST", calls=1, status=408, body={"error": "timeout"})
+    result = cli("--config", str(config), "sweep", "--yes")
+    assert "Traceback" not in result.err
+    records = history(cli, config)
+    assert not [r for r in records if r["status"] in ("rejected", "failed")], records
+    account = sim.dialect(exchange).account("demo")
+    if path.endswith("execute"):
+        converted = {s.from_coin for r in account.conversions for s in r.subs}
+        booked = {r["asset"] for r in records if r["kind"] == "conversion"}
+        assert converted and booked == converted
+        assert {r["status"] for r in records if r["kind"] == "conversion"} == {"converted"}
+    else:
+        ids = {o.client_order_id if exchange == "binance" else o.link_id for o in account.orders}
+        filled = {r["client_id"] for r in records if r["kind"] == "order"}
+        assert filled == ids  # each order once, the one answered 408 included
+        assert {r["status"] for r in records if r["kind"] == "order"} == {"filled"}
+
+
+def test_a_200_that_is_not_an_order_answer_is_settled_and_the_asset_sold_once(
+    cli: Any, sim: Any, tmp_path: Path
+) -> None:
+    """A 200 whose body is no order (no orderId) was taken for an accepted order "still new" and
+    left pending. It is unreadable instead: the order is looked up in the same run, found never
+    placed (with the balance as evidence), and the sale goes out once."""
+    accounts = [a for a in accounts_for(sim) if a["exchange"] == "binance"]
+    config = write_config(tmp_path, accounts, keep=["BNB"], reconcile_window_s=2)
+    faults = sim.servers["binance"].faults
+    body = {"retCode": 10016, "retMsg": "Server error"}  # not Binance's shape at all
+    faults.add("http", "/api/v3/order", method="POST", calls=1, status=200, body=body)
+    result = cli("--config", str(config), "sell", "--yes")
+    assert result.code == 0, (result.out, result.err)  # settled within the run
+    records = [r for r in history(cli, config) if r["kind"] == "order"]
+    assert not [r for r in records if r["status"] == "pending"], records
+    symbols = [o.symbol for o in sim.dialect("binance").account("demo").orders]
+    assert len(symbols) == len(set(symbols))  # no sale twice
+    assert {r["market"] for r in records if r["status"] == "filled"} == set(symbols)

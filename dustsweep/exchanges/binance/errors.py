@@ -26,7 +26,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.exchanges.headers import retry_after_seconds, summarize_body
+from dustsweep.exchanges.headers import NOT_PROCESSED, retry_after_seconds, summarize_body
 
 READ = "read"
 ORDER = "order"
@@ -118,6 +118,9 @@ def conversion_rejection_kind(code: int | None, msg: str) -> str:
     return "other"
 
 
+_REFUSED = NOT_PROCESSED | {403}  # 403 without a code: the firewall (WAF) refused it
+
+
 def from_api_error(
     ctx: CallContext,
     *,
@@ -138,7 +141,9 @@ def from_api_error(
         return RateLimited(
             ctx.message(reason, hint), retry_after=wait, code=code, http_status=status
         )
-    if status >= 500 or code in _UNKNOWN_OUTCOME:
+    # A 5xx, a code that says so, or a status without a code that does not prove the request
+    # was refused (a 408, a proxy's page): it may have run.
+    if status >= 500 or code in _UNKNOWN_OUTCOME or (not code and status not in _REFUSED):
         hint = "the exchange failed; the outcome is unknown, check before retrying"
         return ServerError(ctx.message(reason, hint), code=code, http_status=status)
     if code == -1021:

@@ -182,6 +182,8 @@ def fee_total(symbol: str, items: Iterable[Mapping[str, Any]]) -> tuple[Decimal,
 def parse_order(body: object, symbol: str, client_id: str) -> OrderResult:
     """An order answer (POST /api/v3/order FULL/RESULT/ACK, or GET /api/v3/order)."""
     order = as_dict(body, "order")
+    if order.get("orderId") is None:  # every order answer (ACK included) carries one
+        raise ShapeError(f"no orderId in the order answer ({sorted(order)[:6]})")
     executed = _order_amount(order, "executedQty")
     quote_qty = dec(order.get("cummulativeQuoteQty"), "cummulativeQuoteQty")
     ordered = _order_amount(order, "origQty")

@@ -29,7 +29,7 @@ from dustsweep.errors import (
     RateLimited,
     ServerError,
 )
-from dustsweep.exchanges.headers import header, retry_after_seconds
+from dustsweep.exchanges.headers import NOT_PROCESSED, header, retry_after_seconds
 
 # What the failing call was doing decides how an unknown retCode reads: a refused order
 # executed nothing (OrderRejected), a refused conversion converted nothing.
@@ -236,7 +236,12 @@ def from_http_status(
         )
     if status == 404:
         return ExchangeError(f"{base}: endpoint not found; check the base URL", http_status=status)
-    return ExchangeError(f"{base}: unexpected answer", http_status=status)
+    if status in NOT_PROCESSED:
+        return ExchangeError(f"{base}: the request was refused", http_status=status)
+    return ServerError(
+        f"{base}: unexpected answer; the outcome is unknown, check before retrying",
+        http_status=status,
+    )
 
 
 def from_network(ctx: CallContext, exc: BaseException, timeout_s: float) -> NetworkError:
