@@ -285,30 +285,37 @@ def test_a_convert_accept_with_an_unusable_order_id_is_settled_by_its_quote(
 
 
 @pytest.mark.parametrize(
-    ("exchange", "path"),
+    ("exchange", "path", "status"),
     [
-        ("binance", "/api/v3/order"),
-        ("bybit", "/v5/order/create"),
-        ("bybit", "/v5/asset/covert/small-balance-execute"),
+        ("binance", "/api/v3/order", 408),
+        ("bybit", "/v5/order/create", 408),
+        ("bybit", "/v5/asset/covert/small-balance-execute", 408),
+        ("binance", "/sapi/v1/asset/dust", 200),  # a 200 that is not the endpoint's answer
     ],
 )
-def test_an_unexpected_http_status_after_the_action_ran_is_unknown_not_refused(
-    cli: Any, sim: Any, tmp_path: Path, exchange: str, path: str
+def test_an_unexpected_answer_after_the_action_ran_is_unknown_not_refused(
+    cli: Any, sim: Any, tmp_path: Path, exchange: str, path: str, status: int
 ) -> None:
-    """A 408 (from a proxy, say) answered an order or a conversion the exchange had executed.
-    Only statuses that prove the request was refused (400, 401, 404...) may close a record as
-    rejected; this one leaves the outcome unknown, so it is looked up and booked as done."""
+    """A 408 (from a proxy, say), or a 200 of another shape, answered an order or a conversion
+    the exchange had executed. Only statuses that prove the request was refused (400, 401,
+    404...) may close a record as rejected; this leaves the outcome unknown, so it is looked up
+    and booked as done."""
     targets = {"binance": {"convert_to": "BNB"}, "bybit": {"convert_to": "USDT"}}
     accounts = [a for a in accounts_for(sim, **targets) if a["exchange"] == exchange]
     config = write_config(tmp_path, accounts, keep=["BNB"], reconcile_window_s=2)
     faults = sim.servers[exchange].faults
-    faults.add("http_after", path, method="POST", calls=1, status=408, body={"error": "timeout"})
+    faults.add("http_after", path, method="POST", calls=1, status=status, body={"error": "timeout"})
     result = cli("--config", str(config), "sweep", "--yes")
     assert "Traceback" not in result.err
     records = history(cli, config)
     assert not [r for r in records if r["status"] in ("rejected", "failed")], records
     account = sim.dialect(exchange).account("demo")
-    if path.endswith("execute"):
+    if path == "/sapi/v1/asset/dust":
+        converted = {line["fromAsset"] for line in dribblet_lines(sim)}
+        booked = {r["asset"] for r in records if r["kind"] == "conversion"}
+        assert converted and booked == converted
+        assert {r["status"] for r in records if r["kind"] == "conversion"} == {"converted"}
+    elif path.endswith("execute"):
         converted = {s.from_coin for r in account.conversions for s in r.subs}
         booked = {r["asset"] for r in records if r["kind"] == "conversion"}
         assert converted and booked == converted

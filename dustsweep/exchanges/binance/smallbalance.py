@@ -13,7 +13,7 @@ from typing import Any
 
 from dustsweep.core.models import ConversionLine, ConversionPreview, ConversionResult, DustCandidate
 from dustsweep.exchanges.amounts import amount
-from dustsweep.exchanges.binance.parse import ZERO, as_dict, as_list, dec, ms
+from dustsweep.exchanges.binance.parse import ZERO, ShapeError, as_dict, as_list, dec, ms
 
 
 def preview_bnb(body: object) -> ConversionPreview:
@@ -74,6 +74,8 @@ def conversion_result(
     a success with nothing in it.
     """
     data = as_dict(body, "dust transfer")
+    if "transferResult" not in data:  # not this endpoint's answer: it may have converted
+        raise ShapeError(f"no transferResult in the answer ({sorted(data)[:6]})")
     results = [r for r in as_list(data.get("transferResult") or [], "transferResult")]
     lines: list[ConversionLine] = []
     done: set[str] = set()
