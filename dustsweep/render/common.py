@@ -162,32 +162,3 @@ def iso_ms(ms: int | None) -> str | None:
 
     seconds = -(-ms // 1000)
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def print_hanging(console: Console, head: str, body: str, indent: int = 2) -> None:
-    """``  head body`` with the body's wrapped lines under its own start, not at column 0.
-
-    The reasons an asset is left or skipped run to two or three lines at 80 columns; lines
-    that fall back to the left edge read like new entries. A borderless grid keeps the asset
-    name in its own column and wraps only the reason. Not at a terminal: one line."""
-    if not console.is_terminal:  # cron mail, a pipe: one line per entry, for grep
-        console.print(f"{' ' * indent}{head} {body}", soft_wrap=True)
-        return
-    from rich.table import Table
-
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row(f"{' ' * indent}{head}", body)
-    console.print(grid)
-
-
-def print_indented(console: Console, text: str) -> None:
-    """``text`` two columns in, its wrapped lines too (a plain print wraps them to column 0).
-    Not at a terminal it stays one line, for grep."""
-    if not console.is_terminal:
-        console.print(f"  {text}", soft_wrap=True)
-        return
-    from rich.padding import Padding
-
-    console.print(Padding(text, (0, 0, 0, 2), expand=False))

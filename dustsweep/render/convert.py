@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, failed_line, iso_ms, money, print_hanging, sum_by_asset
+from dustsweep.render.common import dec, failed_line, iso_ms, money, sum_by_asset
+from dustsweep.render.lines import print_hanging
 from dustsweep.render.totals import (
     Totals,
     convert_totals,

@@ -17,9 +17,8 @@ from dustsweep.render.common import (
     failed_line,
     jsonify,
     money,
-    print_hanging,
-    print_indented,
 )
+from dustsweep.render.lines import print_hanging, print_indented
 from dustsweep.render.width import print_table
 
 if TYPE_CHECKING:

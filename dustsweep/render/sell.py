@@ -10,10 +10,9 @@ from dustsweep.render.common import (
     dec,
     failed_line,
     money,
-    print_hanging,
-    print_indented,
     sum_by_asset,
 )
+from dustsweep.render.lines import print_hanging, print_indented
 from dustsweep.render.totals import (
     Totals,
     overall,

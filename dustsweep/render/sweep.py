@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, iso_ms, money, print_hanging, sum_by_asset
+from dustsweep.render.common import dec, iso_ms, money, sum_by_asset
 from dustsweep.render.convert import (
     conversion_row,
     convert_rows,
     print_convert_plan,
     print_convert_results,
 )
+from dustsweep.render.lines import print_hanging
 from dustsweep.render.sell import (
     outcome_line,
     outcome_row,

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import dec, iso_ms, money, print_hanging
+from dustsweep.render.common import dec, iso_ms, money
+from dustsweep.render.lines import print_hanging
 
 if TYPE_CHECKING:
     from rich.console import Console

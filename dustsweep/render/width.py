@@ -19,6 +19,8 @@ import os
 from collections.abc import Collection, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from dustsweep.render.lines import print_indented
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Column, Table
@@ -76,8 +78,6 @@ def print_table(
     if width <= console.width:
         console.print(table)
         if dropped:
-            from dustsweep.render.common import print_indented
-
             print_indented(
                 console, f"({', '.join(dropped)} left out at this width; --json has them)"
             )
