@@ -10,14 +10,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from dustsweep.core.delisting import announced, in_hours, iso_utc
-from dustsweep.render.common import (
-    _d,
-    csv_cell,
-    dec,
-    failed_line,
-    jsonify,
-    money,
-)
+from dustsweep.render.common import _d, csv_cell, dec, failed_line, jsonify, money
 from dustsweep.render.lines import print_hanging, print_indented
 from dustsweep.render.width import print_table
 

@@ -6,12 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dustsweep.render.common import (
-    dec,
-    failed_line,
-    money,
-    sum_by_asset,
-)
+from dustsweep.render.common import dec, failed_line, money, sum_by_asset
 from dustsweep.render.lines import print_hanging, print_indented
 from dustsweep.render.totals import (
     Totals,
