@@ -3,16 +3,18 @@
 Every command (sell, convert, sweep, and one account's conversion) reduces its result to one
 neutral ``Tally`` per account and calls ``exit_code``; the rules, in the order they apply:
 
-1. Every account that was not skipped ended with an error: that first error's own code (3
-   exchange or authentication, 5 a saved ban, 2 ...). A skipped account (nothing applicable:
-   e.g. the exchange cannot convert to that target) does not count as having worked; an account
-   that worked and found nothing to do does.
-2. Else, an account errored, an action failed or its outcome is unknown, or a ban cut the run
-   short: 4.
-3. Else, a dry run: 0.
-4. Else, a cool-down stopped a conversion and nothing at all was done in the run (no fill, no
+1. Every account that was not skipped ended with an error: the first error's own code (3
+   exchange or authentication, 2 ...); "not now" (5: a saved ban) only when every error is one.
+   A skipped account (nothing applicable: e.g. the exchange cannot convert to that target) does
+   not count as having worked; an account that worked and found nothing to do does.
+2. Else, an account errored (other than "not now"), an action failed or its outcome is
+   unknown, or a ban cut the run short: 4.
+3. Else, an account could not run now (a ban saved by an earlier run has not ended), while the
+   others worked: 5, so that cron tries again later; the line on stderr gives the ban's end.
+4. Else, a dry run: 0.
+5. Else, a cool-down stopped a conversion and nothing at all was done in the run (no fill, no
    conversion, in any account): 5.
-5. Else 0.
+6. Else 0.
 """
 
 from __future__ import annotations
@@ -58,10 +60,13 @@ def exit_code(tallies: Sequence[Tally], *, dry_run: bool = False) -> ExitCode:
     """The code for a run of these accounts (the rules are in the module docstring)."""
     worked = [t for t in tallies if not t.skipped or t.error is not None]
     errors = [t.error for t in worked if t.error is not None]
-    if errors and len(errors) == len(worked):
-        return errors[0].exit_code
-    if errors or any(t.failed or t.banned for t in tallies):
+    not_now = [e for e in errors if e.exit_code == ExitCode.NOT_NOW]
+    if errors and len(errors) == len(worked):  # a real error outranks a "not now"
+        return next((e for e in errors if e not in not_now), errors[0]).exit_code
+    if len(not_now) < len(errors) or any(t.failed or t.banned for t in tallies):
         return ExitCode.PARTIAL
+    if not_now:
+        return ExitCode.NOT_NOW
     if dry_run:
         return ExitCode.OK
     if any(t.cooldown for t in tallies) and not any(t.done for t in tallies):

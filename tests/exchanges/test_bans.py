@@ -220,3 +220,22 @@ def test_a_sweep_that_meets_a_ban_says_so_once_and_a_run_during_it_once(
         assert lines[0].startswith(f"dustsweep: {name}: ") and "banned" in lines[0], lines
         assert_stopped_at_once(sim, exchange)
         REGISTRY.clear()  # the next run is a new process: only bans.json remembers
+
+
+def test_a_run_during_a_saved_ban_is_5_even_when_another_host_worked(
+    cli: Any, sim: Any, tmp_path: Path
+) -> None:
+    """The ban came on a read (nothing left pending). The next run, with an account on the other
+    exchange that sells as usual, exits 5 so that cron tries again after the ban's end."""
+    config = write_config(tmp_path, accounts_for(sim), keep=["BNB"])
+    faults = sim.servers["binance"].faults
+    faults.ban(418, path="/api/v3/account", method="GET", body=BODY["binance"], retry_after=120)
+    first = cli("--config", str(config), "sell", "--yes")
+    assert first.code == 4, (first.out, first.err)  # the bybit account sold; binance met the ban
+    REGISTRY.clear()  # a new process: only bans.json remembers
+    count = total_requests(sim, "binance")
+    again = cli("--config", str(config), "sell", "--yes")
+    assert again.code == 5, (again.out, again.err)
+    assert total_requests(sim, "binance") == count  # nothing sent to the banned host
+    lines = [line for line in again.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "seen by an earlier run" in lines[0], again.err
