@@ -218,10 +218,11 @@ def _probe_targets(exchange: Exchange, target: str) -> list[str]:
         if candidate == target:
             continue
         try:
-            exchange.preview_conversion(candidate)
+            preview = exchange.preview_conversion(candidate)
         except ExchangeError:
             continue
-        working.append(candidate)
+        if preview.lines:  # taken, and something of this account is eligible into it
+            working.append(candidate)
     return working
 
 

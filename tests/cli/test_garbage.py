@@ -345,3 +345,22 @@ def test_a_200_that_is_not_an_order_answer_is_settled_and_the_asset_sold_once(
     symbols = [o.symbol for o in sim.dialect("binance").account("demo").orders]
     assert len(symbols) == len(set(symbols))  # no sale twice
     assert {r["market"] for r in records if r["status"] == "filled"} == set(symbols)
+
+
+def test_nothing_eligible_into_a_target_is_nothing_to_convert_not_bad_input(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """dust-convert answers an empty list for USDT: none of this account's balances can go
+    there now (VEN has no USDT price). That is "nothing to convert" (exit 0), not a target the
+    exchange refuses (exit 2, which would mail cron every night)."""
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    scenario["binance"]["accounts"][0]["balances"] = {"VEN": "0.00000044", "BTC": "0.00912731"}
+    sim = sim_factory(scenario)
+    accounts = [a for a in accounts_for(sim) if a["exchange"] == "binance"]
+    config = write_config(tmp_path, accounts, keep=["BNB"])
+    result = cli("--config", str(config), "convert", "--to", "USDT", "--yes", "--json")
+    assert result.code == 0, (result.out, result.err)
+    assert result.err.strip() == ""
+    (account,) = json.loads(result.out)["accounts"]
+    assert account["error"] is None and account["conversions"] == []
+    assert not sim.dialect("binance").account("demo").dribblets  # nothing was converted

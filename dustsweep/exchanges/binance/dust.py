@@ -37,7 +37,7 @@ class DustApi:
 
     def preview_conversion(self, target: str) -> ConversionPreview:
         """BNB: dust-btc. Any other target: dust-convert/query-convertible-assets, where an
-        error or an empty list means the target is not supported (for these assets)."""
+        error means the target is not supported, and an empty list that nothing is eligible."""
         target = target.upper()
         if target == "BNB":
             return self._transport.read(
@@ -71,14 +71,9 @@ class DustApi:
                 code=err.code,
                 http_status=err.http_status,
             ) from None
-        if not preview.lines:
-            raise ConversionRejected(
-                ctx.message(
-                    f"no asset is convertible into {target}",
-                    f"target {target} not supported or nothing eligible",
-                ),
-                kind="unsupported_target",
-            )
+        # An empty list is not a refusal: nothing of this account is eligible into the target
+        # now (the plan then says "nothing to convert"). A target Binance does not take is
+        # refused with an error instead (above).
         return preview
 
     def convert(
