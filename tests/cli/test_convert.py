@@ -556,3 +556,22 @@ def test_a_dry_run_into_a_target_without_a_price_says_how_many_are_unpriced(
     assert f"{len(rows)} conversion(s): receive " in text
     assert f"(0.00 USDT); {len(rows)} without a price in USDT" in text
     assert calls(sim, "bybit", SB_EXECUTE) == 0
+
+
+def test_a_bybit_batch_below_the_minimum_per_conversion_is_left_not_an_error(
+    cli: Any, sim_factory: Any, tmp_path: Path
+) -> None:
+    """The only small balance is a few atoms of ZIL: Bybit refuses to quote it (700006, "low
+    amount limit": the coins together are worth too little). Nothing can be converted now;
+    that is not an error of the account (it exited 3 every night), the coin is left."""
+    sim = sim_factory(scenario(bybit={"USDT": "40", "ZIL": "0.00000005"}))
+    accounts = [a for a in accounts_for(sim) if a["exchange"] == "bybit"]
+    config = write_config(tmp_path, accounts, keep=["BNB"])
+    code, doc, err = run_json(cli, config, "convert", "--to", "USDT", "--yes")
+    assert code == 0, err
+    assert err.strip() == ""
+    (account,) = doc["accounts"]
+    assert account["error"] is None and account["conversions"] == []
+    assert [left["asset"] for left in account["left"]] == ["ZIL"]
+    assert calls(sim, "bybit", "/v5/asset/covert/get-quote") >= 1  # Bybit was asked, and said no
+    assert conversion_posts(sim, "bybit") == 0

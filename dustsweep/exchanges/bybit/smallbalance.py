@@ -18,6 +18,7 @@ from dustsweep.exchanges.bybit.errors import CONVERSION, Wire, is_unavailable
 
 ACCOUNT_TYPE = "eb_convert_uta"
 QUOTE_MARGIN_MS = 1000  # refuse a quote with less than this left (the execute round trip)
+BELOW_MINIMUM = 700006  # "low amount limit": the coins together are worth too little
 ALREADY_USED = 700009
 
 
@@ -47,7 +48,18 @@ class SmallBalanceConverter:
         chunks = [
             coins[i : i + MAX_COINS_PER_QUOTE] for i in range(0, len(coins), MAX_COINS_PER_QUOTE)
         ]
-        return [self._quote(target, chunk) for chunk in chunks[:max_chunks]]
+        return [self._chunk_quote(target, chunk) for chunk in chunks[:max_chunks]]
+
+    def _chunk_quote(self, target: str, coins: list[str]) -> ConversionPreview:
+        """A chunk worth less than Bybit's minimum per conversion (700006 "low amount limit")
+        is not an error of the account: nothing in it can be converted now, which is what an
+        empty preview says (the plan then leaves those coins). Other refusals stand."""
+        try:
+            return self._quote(target, coins)
+        except ConversionRejected as err:
+            if err.code != BELOW_MINIMUM:
+                raise
+            return ConversionPreview(target=target, fee_rate=None, lines=())
 
     def quote(self, target: str, assets: Sequence[str]) -> ConversionPreview:
         """A fresh quote for exactly ``assets`` (1 to 20 coins), so its quote id is known
