@@ -138,8 +138,7 @@ def test_refreshed_rules_are_handed_back_and_logged(
     def coarser_step() -> None:
         h.dialect.set_symbol("ADAUSDT", filters={"LOT_SIZE": {"stepSize": "2"}})
 
-    h.faults.add("action", h.order_path, method="POST", calls=1, action=coarser_step)
-    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=refused)
+    refuse_first_order_after(h, coarser_step, refused)
     with caplog.at_level(logging.INFO, logger="dustsweep.sell.shared"):
         _plan, result = h.execute(concurrency=1)
     assert result.rules_refreshed and result.refreshed_rules is not None
@@ -199,6 +198,13 @@ def test_balances_read_again_leave_an_untouched_asset_as_evidence(
     assert ada == ["failed", "filled"] and h.free("ADA") == Decimal("0.0456")
 
 
+def refuse_first_order_after(h: Any, change: Any, body: Any) -> None:
+    """The first order changes the exchange's rules (``change``), then is refused with
+    ``body``: the refusal the executor reacts to by refreshing the rules."""
+    h.faults.add("action", h.order_path, method="POST", calls=1, action=change)
+    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=body)
+
+
 def ada_into_bnb(make: HarnessFactory) -> Any:
     h = make(
         "binance", {"ADA": "12.3456"}, policy=Policy(quote="USDT", sell_quotes=("USDT", "BNB"))
@@ -239,8 +245,7 @@ def test_a_follow_up_is_planned_with_the_rules_the_run_refreshed(
     def coarser_bnb_step() -> None:
         h.dialect.set_symbol("BNBUSDT", filters={"LOT_SIZE": {"stepSize": "0.01"}})
 
-    h.faults.add("action", h.order_path, method="POST", calls=1, action=coarser_bnb_step)
-    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=FILTER)
+    refuse_first_order_after(h, coarser_bnb_step, FILTER)
     _plan, result = h.execute(concurrency=1)
     [followup] = result.followups
     assert result.rules_refreshed and followup.status == Status.FILLED
@@ -263,8 +268,7 @@ def test_a_follow_up_is_planned_with_rules_the_refresh_made_sellable(
     def smaller_bnb_minimum() -> None:
         h.dialect.set_symbol("BNBUSDT", filters={"LOT_SIZE": {"minQty": "0.00100000"}})
 
-    h.faults.add("action", h.order_path, method="POST", calls=1, action=smaller_bnb_minimum)
-    h.faults.add("http", h.order_path, method="POST", calls=1, status=400, body=FILTER)
+    refuse_first_order_after(h, smaller_bnb_minimum, FILTER)
     _plan, result = h.execute(concurrency=1)
     [ada] = result.primary
     [followup] = result.followups
